@@ -1,0 +1,52 @@
+# slogen: two commands on a fresh Debian machine with Python 3.11+:
+#   make generate   compile slo/ into out/ (creates .venv on first use)
+#   make test       the whole test suite, with promtool (installed from Debian if root)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: generate check validate test unit e2e bench lint tools clean golden
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+generate: $(STAMP)
+	$(BIN)/slogen generate
+
+check: $(STAMP)
+	$(BIN)/slogen generate --check
+
+validate: $(STAMP) tools
+	$(BIN)/slogen validate
+
+# promtool comes from Debian's `prometheus` package (2.42 on bookworm).
+tools:
+	@if ! command -v promtool >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing promtool (Debian package prometheus)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	  else \
+	    echo "promtool is missing: run 'sudo apt-get install prometheus' (Debian/Ubuntu) or put promtool on PATH" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: $(STAMP) tools
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check generator tests bench
+	$(BIN)/mypy generator
+
+bench: $(STAMP) tools
+	$(BIN)/python bench/generate.py
+
+# Regenerate the golden trees under tests/cases/*/out after a deliberate change.
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

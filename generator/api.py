@@ -1,0 +1,106 @@
+"""The library's front door: everything the CLI does, as functions. No printing, no exit."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import conventions as c
+from . import model as m
+from . import tools
+from .build.rules import build_rule_files
+from .build.tests import build_test_files
+from .dump import to_yaml
+from .load import load_dir
+from .resolve import resolve
+from .write import Tree, diff_trees, read_tree, staging_dir, swap_in, write_tree
+
+
+@dataclass
+class Options:
+    spec_dir: Path = Path("slo")
+    out_dir: Path = Path("out")
+    templates: Path | None = Path("templates")
+
+
+@dataclass
+class Outcome:
+    """What a command did: files written or differing, warnings, and a diff for --check."""
+
+    model: m.Model
+    tree: Tree
+    changed: list[str] = field(default_factory=list)
+    diff: str = ""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self.model.warnings
+
+
+def load_model(options: Options) -> m.Model:
+    """Load and resolve every spec; raises SpecError with every problem found."""
+    return resolve(load_dir(options.spec_dir))
+
+
+def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
+    """Every output file as bytes, keyed by its path under out/."""
+    tpl = str(templates) if templates else None
+    tree: Tree = {}
+    for rel, item in build_rule_files(model, tpl).items():
+        tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
+    for rel, item in build_test_files(model).items():
+        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
+    return dict(sorted(tree.items()))
+
+
+def generate(options: Options, check_only: bool = False) -> Outcome:
+    """Build out/ from the specs. With check_only, write nothing and report the diff."""
+    model = load_model(options)
+    tree = build_tree(model, options.templates)
+    current = read_tree(options.out_dir)
+    changed = sorted(rel for rel in set(current) | set(tree) if current.get(rel) != tree.get(rel))
+    outcome = Outcome(model, tree, changed)
+    if check_only:
+        outcome.diff = diff_trees(current, tree, options.out_dir.name)
+        return outcome
+    if changed or not options.out_dir.exists():
+        staged = staging_dir(options.out_dir)
+        try:
+            write_tree(tree, staged)
+            swap_in(staged, options.out_dir)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    return outcome
+
+
+def validate(options: Options) -> list[str]:
+    """Specs, then the generated output checked by the real tools (in a scratch folder)."""
+    model = load_model(options)
+    tree = build_tree(model, options.templates)
+    with tempfile.TemporaryDirectory(prefix="slogen-validate-") as scratch:
+        root = write_tree(tree, Path(scratch) / "out")
+        return check_tree(root)
+
+
+def check_tree(root: Path) -> list[str]:
+    """Run every external check on a generated tree; raises CheckFailed on the first failure."""
+    rules = sorted((root / c.RULES_DIR).rglob("*.yaml"))
+    tests = sorted((root / c.TESTS_DIR).rglob("*.test.yaml"))
+    tools.promtool_check_rules(rules)
+    tools.promtool_test_rules(tests)
+    return [
+        f"promtool check rules: {len(rules)} files OK",
+        f"promtool test rules: {len(tests)} files OK",
+    ]
+
+
+def schema() -> dict[str, Any]:
+    from .spec import ServiceFile
+
+    out = ServiceFile.model_json_schema(by_alias=True)
+    out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    out["title"] = "slogen service spec (version 1)"
+    return out

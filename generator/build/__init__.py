@@ -1,0 +1,1 @@
+"""Builders: pure functions from the model to plain data. No I/O."""

@@ -1,0 +1,145 @@
+"""PromQL expressions for SLIs and alerts, built from parsed selectors (never pasted)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .. import conventions as c
+from .. import model as m
+from ..promql import Matcher, Selector
+from ..quantity import fmt, fmt_le, format_duration
+
+
+def le_matcher(bound: Decimal) -> Matcher:
+    """Match a bucket boundary as Prometheus 2 (`1`) and 3 (`1.0`) both write it."""
+    text = fmt_le(bound)
+    if "." in text:
+        return Matcher("le", "=", text)
+    return Matcher("le", "=~", f"{text}|{text}\\.0")
+
+
+INF = Matcher("le", "=", "+Inf")
+
+
+def bucket(histogram: Selector) -> Selector:
+    return histogram.with_metric(histogram.metric + "_bucket")
+
+
+def _sum(expr: str, by: tuple[str, ...]) -> str:
+    return f"sum by ({', '.join(by)}) ({expr})" if by else f"sum({expr})"
+
+
+def rate(selector: Selector, window_ms: int, extra: tuple[Matcher, ...] = (), by: tuple[str, ...] = ()) -> str:
+    return _sum(f"rate({selector.render(extra)}[{format_duration(window_ms)}])", by)
+
+
+def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(bad events per second, all events per second) over one window, from raw series."""
+    # Series of bad events often exist only after the first failure: count them as 0
+    # until then, so that the error ratio is 0 and not missing. Only without `by`, where
+    # a label-less 0 can stand in for a label-less sum.
+    def zero(expr: str) -> str:
+        return expr if by else f"({expr} or vector(0))"
+
+    if isinstance(sli, m.LatencySLI):
+        hist = bucket(sli.histogram)
+        total = rate(hist, window_ms, (INF,), by)
+        good = rate(hist, window_ms, (le_matcher(sli.threshold),), by)
+        return f"{total} - {zero(good)}", total
+    if sli.bad is not None and sli.total is not None:
+        return zero(rate(sli.bad, window_ms, by=by)), rate(sli.total, window_ms, by=by)
+    if sli.good is not None and sli.total is not None:
+        total = rate(sli.total, window_ms, by=by)
+        return f"{total} - {zero(rate(sli.good, window_ms, by=by))}", total
+    assert sli.good is not None and sli.bad is not None
+    bad = zero(rate(sli.bad, window_ms, by=by))
+    return bad, f"{zero(rate(sli.good, window_ms, by=by))} + {bad}"
+
+
+def slo_selector(slo: m.SLO | m.ThresholdAlert) -> tuple[Matcher, ...]:
+    """Matchers that pick one SLO's recorded series."""
+    labels = slo.label_dict()
+    return (Matcher(c.LABEL_SERVICE, "=", labels[c.LABEL_SERVICE]), Matcher(c.LABEL_SLO, "=", labels[c.LABEL_SLO]))
+
+
+def recorded(name: str, slo: m.SLO) -> str:
+    return Selector(name).render(slo_selector(slo))
+
+
+def windowed_error_ratio(slo: m.SLO, window_ms: int) -> str:
+    """A window's error ratio from the recorded 5m rates, bad and total summed separately
+    (traffic-weighted: a quiet night's errors count as little as its traffic)."""
+    w = format_duration(window_ms)
+    return (
+        f"sum_over_time({recorded(c.BAD_RATE, slo)}[{w}])\n/\n"
+        f"sum_over_time({recorded(c.TOTAL_RATE, slo)}[{w}])"
+    )
+
+
+def raw_error_ratio(sli: m.RawSLI, window_ms: int) -> str:
+    return sli.error_ratio.replace("$window", format_duration(window_ms))
+
+
+def burn_rate_condition(slo: m.SLO, tiers: list[m.BurnRateTier]) -> str:
+    """`(long > f and short > f) or (...)`, each side as a burn rate (multiple of budget)."""
+    budget = fmt(slo.budget)
+    arms = []
+    for tier in tiers:
+        long_ratio = recorded(c.error_ratio(tier.long_ms), slo)
+        short_ratio = recorded(c.error_ratio(tier.short_ms), slo)
+        arms.append(
+            f"(\n  {long_ratio} / {budget} > {fmt(tier.factor)}\nand\n  {short_ratio} / {budget} > {fmt(tier.factor)}\n)"
+        )
+    return "\nor\n".join(arms)
+
+
+def threshold_value(alert: m.ThresholdAlert) -> str:
+    """The expression a threshold alert compares, before the comparison."""
+    kind = alert.kind
+    if isinstance(kind, m.RatioAlert):
+        sli = kind.sli
+        if kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
+            ratio = recorded(c.error_ratio(c.BASE_WINDOW_MS), kind.slo)  # already recorded: reuse
+        else:
+            bad, total = events(sli, alert.window_ms, alert.by)
+            ratio = f"({bad})\n/\n({total})"
+        return f"1 - ({ratio})" if kind.measure == "good" else ratio
+    if isinstance(kind, m.QuantileAlert):
+        inner = rate(bucket(kind.histogram), alert.window_ms, by=("le", *alert.by))
+        return f"histogram_quantile({fmt(kind.quantile)}, {inner})"
+    if isinstance(kind, m.GaugeAlert):
+        gauge = _sum(kind.gauge.render(), alert.by) if alert.by else kind.gauge.render()
+        if kind.capacity is None:
+            return gauge
+        # A capacity of 0 means "unlimited" for many exporters (redis maxmemory): skip it.
+        capacity = kind.capacity.render()
+        capacity = _sum(f"{capacity} > 0", alert.by) if alert.by else f"({capacity} > 0)"
+        # Without `by`, gauge and capacity match one to one on their labels: one alert
+        # per pool or instance, so that one exhausted instance is not averaged away.
+        return f"{gauge}\n/\n{capacity}"
+    return f"({kind.expr})"
+
+
+def _sli_presence(sli: m.SLI) -> list[Selector]:
+    if isinstance(sli, m.LatencySLI):
+        return [bucket(sli.histogram)]
+    if isinstance(sli, m.RatioSLI):
+        return [s for s in (sli.total or sli.good,) if s is not None]
+    return []
+
+
+def absent_selectors(item: m.SLO | m.ThresholdAlert) -> list[Selector]:
+    """The series whose absence would silence this SLO's or alert's rules.
+
+    Bad-event series are left out: a healthy service may never have had a failure.
+    """
+    if isinstance(item, m.SLO):
+        return _sli_presence(item.sli)
+    kind = item.kind
+    if isinstance(kind, m.RatioAlert) and kind.slo is None:
+        return _sli_presence(kind.sli)
+    if isinstance(kind, m.QuantileAlert):
+        return [bucket(kind.histogram)]
+    if isinstance(kind, m.GaugeAlert):
+        return [s for s in (kind.gauge, kind.capacity) if s is not None]
+    return []

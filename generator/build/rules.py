@@ -1,0 +1,216 @@
+"""Prometheus recording and alerting rules, one file per SLO and per threshold alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import conventions as c
+from .. import model as m
+from ..quantity import fmt, fmt_percent, format_duration
+from ..text import render
+from . import queries as q
+
+Rule = dict[str, Any]
+
+
+def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, dict[str, Any]]:
+    """{relative path: {"source": spec file, "groups": [...]}} for every SLO and alert."""
+    files: dict[str, dict[str, Any]] = {}
+    for service in model.services:
+        for slo in service.slos:
+            files[c.rules_file(service.name, slo.id)] = {
+                "source": slo.source.file,
+                "groups": build_slo_groups(slo, templates),
+            }
+        for alert in service.alerts:
+            files[c.rules_file(service.name, alert.id)] = {
+                "source": alert.source.file,
+                "groups": [build_threshold_group(alert, templates)],
+            }
+    return files
+
+
+def build_slo_groups(slo: m.SLO, templates: str | None = None) -> list[dict[str, Any]]:
+    rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, templates) + build_absent_alerts(slo, templates)
+    period = {
+        "name": c.group_name(slo.service, slo.id, "period"),
+        "interval": c.PERIOD_GROUP_INTERVAL,
+        "rules": build_period_recordings(slo),
+    }
+    return [{"name": c.group_name(slo.service, slo.id), "rules": rules}, period]
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
+def build_sli_recordings(slo: m.SLO) -> list[Rule]:
+    """The 5m rates of bad and all events from raw series, then every alert window from
+    those two recordings. A raw SLI is evaluated at every window from its expression."""
+    labels = slo.label_dict()
+    sli = slo.sli
+    if isinstance(sli, m.RawSLI):
+        return [_record(c.error_ratio(w), q.raw_error_ratio(sli, w), labels) for w in slo.windows]
+    bad, total = q.events(sli, c.BASE_WINDOW_MS)
+    rules = [
+        _record(c.BAD_RATE, bad, labels),
+        _record(c.TOTAL_RATE, total, labels),
+        _record(
+            c.error_ratio(c.BASE_WINDOW_MS),
+            f"{q.recorded(c.BAD_RATE, slo)}\n/\n{q.recorded(c.TOTAL_RATE, slo)}",
+            labels,
+        ),
+    ]
+    rules += [_record(c.error_ratio(w), q.windowed_error_ratio(slo, w), labels) for w in slo.windows if w != c.BASE_WINDOW_MS]
+    shortest_long = min([t.long_ms for t in slo.tiers] + [d.tier.long_ms for d in slo.dropped])
+    rules.append(_record(c.CURRENT_BURN_RATE, f"{q.recorded(c.error_ratio(shortest_long), slo)} / {fmt(slo.budget)}", labels))
+    return rules
+
+
+def build_period_recordings(slo: m.SLO) -> list[Rule]:
+    labels = slo.label_dict()
+    if isinstance(slo.sli, m.RawSLI):
+        period_ratio = q.raw_error_ratio(slo.sli, slo.period_ms)
+    else:
+        period_ratio = q.windowed_error_ratio(slo, slo.period_ms)
+    ratio = q.recorded(c.error_ratio(slo.period_ms), slo)
+    budget = fmt(slo.budget)
+    return [
+        _record(c.error_ratio(slo.period_ms), period_ratio, labels),
+        _record(c.OBJECTIVE, f"vector({fmt(slo.objective)})", labels),
+        _record(c.ERROR_BUDGET, f"vector({budget})", labels),
+        _record(c.PERIOD_BURN_RATE, f"{ratio} / {budget}", labels),
+        _record(c.PERIOD_BUDGET_REMAINING, f"1 - {ratio} / {budget}", labels),
+    ]
+
+
+def build_burn_rate_alerts(slo: m.SLO, templates: str | None = None) -> list[Rule]:
+    """One alert per severity: its tiers joined with `or` (SRE workbook, multiwindow)."""
+    rules = []
+    for severity in c.SEVERITIES:
+        tiers = [t for t in slo.tiers if t.severity == severity]
+        if not tiers:
+            continue
+        conditions = " or ".join(
+            f"the error ratio over {format_duration(t.long_ms)} and over {format_duration(t.short_ms)} "
+            f"is above {fmt(t.factor)}x the budget ({fmt_percent(t.factor * slo.budget)})"
+            for t in tiers
+        )
+        context = {
+            "service": slo.service,
+            "slo": slo.id,
+            "severity": severity,
+            "description": slo.description.rstrip("."),
+            "objective": fmt_percent(slo.objective),
+            "budget": fmt_percent(slo.budget),
+            "period": format_duration(slo.period_ms),
+            "conditions": conditions,
+        }
+        rules.append(
+            {
+                "alert": c.ALERT_BURN_RATE,
+                "expr": q.burn_rate_condition(slo, tiers),
+                "labels": {**slo.label_dict(), c.LABEL_SEVERITY: severity},
+                "annotations": _annotations("burn_rate", context, slo.runbook_url, templates),
+            }
+        )
+    return rules
+
+
+def build_absent_alerts(item: m.SLO | m.ThresholdAlert, templates: str | None = None) -> list[Rule]:
+    """One alert per SLO or threshold alert, over all the series it reads (joined with
+    `or`: two rules with the same labels would write the same ALERTS series)."""
+    selectors = q.absent_selectors(item)
+    if not selectors:
+        return []
+    context = {
+        "service": item.service,
+        "slo": item.id,
+        "metrics": " or ".join(s.metric for s in selectors),
+        "selectors": " or ".join(s.render() for s in selectors),
+        "hold": c.ABSENT_FOR,
+    }
+    return [
+        {
+            "alert": c.ALERT_ABSENT,
+            "expr": "\nor\n".join(f"absent({s.render()})" for s in selectors),
+            "for": c.ABSENT_FOR,
+            "labels": {**item.label_dict(), c.LABEL_SEVERITY: c.SEVERITY_WARNING},
+            "annotations": _annotations("absent", context, item.runbook_url, templates),
+        }
+    ]
+
+
+_COMPARISON = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
+
+
+def build_threshold_group(alert: m.ThresholdAlert, templates: str | None = None) -> dict[str, Any]:
+    value = q.threshold_value(alert)
+    rules: list[Rule] = []
+    for level in alert.levels:
+        context = {
+            "service": alert.service,
+            "what": describe_measure(alert),
+            "description": alert.description.rstrip("."),
+            "severity": level.severity,
+            "comparison": _COMPARISON[level.op],
+            "threshold": format_threshold(alert, level.value),
+            "hold": format_duration(level.for_ms) if level.for_ms else "",
+            "window": format_duration(alert.window_ms),
+            "value_format": value_format(alert),
+            "by_text": "".join(f" {{{{ $labels.{label} }}}}" for label in alert.by),
+        }
+        rule: Rule = {
+            "alert": alert.name,
+            "expr": f"{value}\n{level.op} {fmt(level.value)}",
+        }
+        if level.for_ms:
+            rule["for"] = format_duration(level.for_ms)
+        rule["labels"] = {**alert.label_dict(), c.LABEL_SEVERITY: level.severity}
+        rule["annotations"] = _annotations("threshold", context, alert.runbook_url, templates)
+        rules.append(rule)
+    rules += build_absent_alerts(alert, templates)
+    return {"name": c.group_name(alert.service, alert.id), "rules": rules}
+
+
+def describe_measure(alert: m.ThresholdAlert) -> str:
+    kind = alert.kind
+    if isinstance(kind, m.RatioAlert):
+        word = "success ratio" if kind.measure == "good" else "error ratio"
+        return f"{kind.slo.id} {word}" if kind.slo else word
+    if isinstance(kind, m.QuantileAlert):
+        return f"p{fmt(kind.quantile * 100)} of {kind.histogram.metric}"
+    if isinstance(kind, m.GaugeAlert):
+        return f"{kind.gauge.metric} over {kind.capacity.metric}" if kind.capacity else kind.gauge.metric
+    return alert.id
+
+
+def is_ratio(alert: m.ThresholdAlert) -> bool:
+    kind = alert.kind
+    return isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
+
+
+def format_threshold(alert: m.ThresholdAlert, value: Any) -> str:
+    if is_ratio(alert):
+        return fmt_percent(value)
+    if isinstance(alert.kind, m.QuantileAlert):
+        return format_duration(int(value * 1000)) if value * 1000 == int(value * 1000) else f"{fmt(value)}s"
+    return fmt(value)
+
+
+def value_format(alert: m.ThresholdAlert) -> str:
+    if is_ratio(alert):
+        return "$value | humanizePercentage"
+    if isinstance(alert.kind, m.QuantileAlert):
+        return "$value | humanizeDuration"
+    return "$value | humanize"
+
+
+def _annotations(kind: str, context: dict[str, Any], runbook: str, templates: str | None) -> dict[str, str]:
+    out = {
+        "summary": render(f"alerts/{kind}.summary.j2", templates, **context),
+        "description": render(f"alerts/{kind}.description.j2", templates, **context),
+    }
+    if runbook:
+        out["runbook_url"] = runbook
+    return out

@@ -1,0 +1,332 @@
+"""promtool unit tests that prove every generated alert: it fires with its exact labels
+when its condition holds long enough, and stays silent on healthy input, just below its
+threshold and before its `for` has passed."""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+from .. import conventions as c
+from .. import model as m
+from ..promql import Selector
+from ..quantity import fmt, format_duration
+from . import queries as q
+from . import series as sx
+
+Test = dict[str, Any]
+MINUTE = 60_000
+EVAL = "1m"
+BURN_EVAL_MS = 30 * MINUTE  # windows hold sum-over-available-data: 30m of steady input shows the ratio
+_CMP = {">": Decimal.__gt__, "<": Decimal.__lt__, ">=": Decimal.__ge__, "<=": Decimal.__le__}
+
+
+def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
+    files: dict[str, dict[str, Any]] = {}
+    for service in model.services:
+        for slo in service.slos:
+            files[c.tests_file(service.name, slo.id)] = {
+                "source": slo.source.file,
+                "data": _file([c.rules_file(service.name, slo.id)], service.name, build_slo_tests(slo)),
+            }
+        for alert in service.alerts:
+            rule_files = [c.rules_file(service.name, alert.id)]
+            if isinstance(alert.kind, m.RatioAlert) and alert.kind.slo is not None:
+                rule_files.append(c.rules_file(service.name, alert.kind.slo.id))
+            files[c.tests_file(service.name, alert.id)] = {
+                "source": alert.source.file,
+                "data": _file(rule_files, service.name, build_threshold_tests(alert)),
+            }
+    return files
+
+
+def _file(rule_files: list[str], service: str, tests: list[Test]) -> dict[str, Any]:
+    here = os.path.dirname(c.tests_file(service, "x"))
+    return {
+        "rule_files": [os.path.relpath(f, here) for f in rule_files],
+        "evaluation_interval": EVAL,
+        "tests": tests,
+    }
+
+
+def _ms(ms: int) -> str:
+    return format_duration(ms)
+
+
+def expect_alerts(alertname: str, eval_ms: int, label_sets: list[dict[str, str]]) -> dict[str, Any]:
+    """Exactly these alerts fire at eval_ms, with exactly these labels.
+
+    Asserted on the ALERTS series rather than with alert_rule_test, so that the exact
+    label sets are compared without also pinning annotation text to a float's printing.
+    """
+    samples = {
+        sx.series_text("ALERTS", {"alertname": alertname, "alertstate": "firing", **labels}): labels
+        for labels in label_sets
+    }
+    return {
+        "expr": f'ALERTS{{alertname="{alertname}", alertstate="firing"}}',
+        "eval_time": _ms(eval_ms),
+        "exp_samples": [{"labels": text, "value": 1} for text in sorted(samples)],
+    }
+
+
+def _points(eval_ms: int) -> int:
+    return eval_ms // MINUTE + 5
+
+
+# --- SLOs: burn-rate and absent-data alerts -------------------------------------------
+
+
+def build_slo_tests(slo: m.SLO) -> list[Test]:
+    tests = []
+    points = _points(BURN_EVAL_MS)
+    for name, rho in _burn_scenarios(slo):
+        tests.append(
+            {
+                "name": name,
+                "interval": "1m",
+                "input_series": _slo_series(slo, rho, points),
+                **_burn_expectation(slo, rho),
+            }
+        )
+    tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(20 * MINUTE)))
+    return tests
+
+
+def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
+    """(test name, steady error ratio); None is the raw SLI's own erroring series."""
+    if isinstance(slo.sli, m.RawSLI):
+        return [("raw SLI: the erroring series fire every burn-rate alert", None), ("raw SLI: the healthy series fire none", Decimal(0))]
+    out: list[tuple[str | None, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
+    for severity in c.SEVERITIES:
+        tiers = [t for t in slo.tiers if t.severity == severity]
+        if not tiers:
+            continue
+        lowest = min(t.factor for t in tiers) * slo.budget
+        above = min(Decimal(1), lowest * Decimal("1.1"))
+        below = lowest * Decimal("0.9")
+        out.append((f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above))
+        out.append((f"{severity}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below))
+    return out
+
+
+def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, str]]:
+    sli = slo.sli
+    if isinstance(sli, m.RawSLI):
+        chosen = sli.erroring if rho is None else sli.healthy
+        return [{"series": s.series, "values": s.values} for s in chosen]
+    assert rho is not None
+    return sx.events_series(sli, rho, points)
+
+
+def _burn_expectation(slo: m.SLO, rho: Decimal | None) -> dict[str, Any]:
+    """Which severities fire at a steady error ratio (every window then shows rho)."""
+    if rho is None:
+        firing = sorted({t.severity for t in slo.tiers})
+    else:
+        firing = sorted({t.severity for t in slo.tiers if rho > t.factor * slo.budget})
+    if isinstance(slo.sli, m.RawSLI):
+        # The raw expression decides the labels: assert on severities alone.
+        return {
+            "promql_expr_test": [
+                {
+                    "expr": f'max by (severity) (ALERTS{{alertname="{c.ALERT_BURN_RATE}", alertstate="firing"}})',
+                    "eval_time": _ms(BURN_EVAL_MS),
+                    "exp_samples": [{"labels": f'{{severity="{s}"}}', "value": 1} for s in firing],
+                }
+            ]
+        }
+    labels = [{**slo.label_dict(), c.LABEL_SEVERITY: s} for s in firing]
+    return {"promql_expr_test": [expect_alerts(c.ALERT_BURN_RATE, BURN_EVAL_MS, labels)]}
+
+
+def build_absent_tests(item: m.SLO | m.ThresholdAlert, present: list[dict[str, str]]) -> list[Test]:
+    selectors = q.absent_selectors(item)
+    if not selectors:
+        return []
+    hold = 10 * MINUTE
+    eval_ms = hold + 5 * MINUTE
+    expected = [absent_labels(item, s) for s in selectors]
+    return [
+        {
+            "name": f"no series at all: {c.ALERT_ABSENT} fires for {', '.join(s.metric for s in selectors)}",
+            "interval": "1m",
+            "input_series": [{"series": "slogen_unrelated_series", "values": "1x20"}],
+            "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, expected)],
+        },
+        {
+            "name": f"series present: {c.ALERT_ABSENT} stays silent",
+            "interval": "1m",
+            "input_series": sx.unify(present),
+            "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, [])],
+        },
+    ]
+
+
+def absent_labels(item: m.SLO | m.ThresholdAlert, selector: Selector) -> dict[str, str]:
+    return {**selector.equality_labels(), **item.label_dict(), c.LABEL_SEVERITY: c.SEVERITY_WARNING}
+
+
+# --- threshold alerts -----------------------------------------------------------------
+
+
+def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
+    if isinstance(alert.kind, m.RawAlert):
+        return _raw_alert_tests(alert, alert.kind)
+    longest = max(level.for_ms for level in alert.levels)
+    settle = longest + alert.window_ms + 5 * MINUTE
+    tests: list[Test] = []
+    for level in alert.levels:
+        fire_value, quiet_value = _probe_values(alert, level)
+        tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it", fire_value, settle))
+        tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, quiet_value)} (just past its threshold) does not fire it", quiet_value, settle))
+        if level.for_ms >= 3 * MINUTE:
+            early = level.for_ms - MINUTE
+            tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet", fire_value, early))
+    healthy = _healthy_value(alert)
+    tests.append(_level_test(alert, f"healthy: {_describe(alert, healthy)} fires nothing", healthy, settle))
+    tests += build_absent_tests(alert, _threshold_series(alert, healthy, _points(20 * MINUTE)))
+    return tests
+
+
+def _describe(alert: m.ThresholdAlert, value: Decimal) -> str:
+    kind = alert.kind
+    if isinstance(kind, m.QuantileAlert):
+        return "every observation " + ("above" if value > 0 else "at or under") + " the threshold"
+    return f"a steady value of {fmt(value)}"
+
+
+def _probe_values(alert: m.ThresholdAlert, level: m.Level) -> tuple[Decimal, Decimal]:
+    """A value that fires the level and one just past its threshold that does not."""
+    if isinstance(alert.kind, m.QuantileAlert):  # +1: all above the threshold, -1: all at or under
+        return (Decimal(1), Decimal(-1)) if level.op in (">", ">=") else (Decimal(-1), Decimal(1))
+    v = level.value
+    exact = isinstance(alert.kind, m.GaugeAlert)  # no rate(): exact comparisons hold
+    up = v * Decimal("1.05") if v else Decimal("0.01")
+    down = v * Decimal("0.95")
+    if not exact:  # rates of several series carry float noise: keep a margin
+        up, down = v * Decimal("1.1") if v else Decimal("0.01"), v * Decimal("0.9")
+    cap = Decimal(1) if isinstance(alert.kind, m.RatioAlert) else None
+    if cap is not None:
+        up = min(up, cap)
+    fire, quiet = {
+        ">": (up, v if exact else down),
+        ">=": (v if exact else up, down),
+        "<": (down, v if exact else up),
+        "<=": (v if exact else down, up),
+    }[level.op]
+    if cap is not None:
+        quiet = min(quiet, cap)
+    return fire, quiet
+
+
+def _healthy_value(alert: m.ThresholdAlert) -> Decimal:
+    """A value that no level fires on: the far side of every threshold."""
+    if isinstance(alert.kind, m.QuantileAlert):
+        return Decimal(-1) if alert.levels[0].op in (">", ">=") else Decimal(1)
+    highs = [lv.value for lv in alert.levels if lv.op in (">", ">=")]
+    lows = [lv.value for lv in alert.levels if lv.op in ("<", "<=")]
+    low_bound = max(lows) if lows else Decimal(0)
+    high_bound = min(highs) if highs else (Decimal(1) if isinstance(alert.kind, m.RatioAlert) else low_bound * 2 + 1)
+    return (low_bound + high_bound) / 2
+
+
+def _level_test(alert: m.ThresholdAlert, name: str, value: Decimal, eval_ms: int) -> Test:
+    points = _points(max(eval_ms, 20 * MINUTE))
+    firing = [lv for lv in alert.levels if _fires(alert, lv, value, eval_ms)]
+    labels = _threshold_labels(alert)
+    return {
+        "name": name,
+        "interval": "1m",
+        "input_series": _threshold_series(alert, value, points),
+        "promql_expr_test": [
+            expect_alerts(alert.name, eval_ms, [{**labels, c.LABEL_SEVERITY: lv.severity} for lv in firing])
+        ],
+    }
+
+
+def _fires(alert: m.ThresholdAlert, level: m.Level, value: Decimal, eval_ms: int) -> bool:
+    """Whether `level` is firing at eval_ms for a value held since the start. The condition
+    is first true at about 1m (two samples); it then needs `for` to pass."""
+    if isinstance(alert.kind, m.QuantileAlert):
+        holds = (value > 0) == (level.op in (">", ">="))
+    else:
+        holds = _CMP[level.op](value, level.value)
+    return holds and eval_ms >= level.for_ms + 3 * MINUTE
+
+
+def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
+    """The labels the alert's expression returns, under the rule's own labels."""
+    kind = alert.kind
+    base = sx.group_labels(_main_selector(kind), alert.by)
+    if isinstance(kind, m.RatioAlert) and kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
+        base = kind.slo.label_dict()  # the recorded SLO series carry the SLO's labels
+    if isinstance(kind, m.GaugeAlert) and not alert.by:
+        base = _gauge_labels(kind)
+    return {**base, **alert.label_dict()}
+
+
+def _main_selector(kind: m.AlertKind) -> Selector:
+    """The selector whose example labels carry the `by` labels of synthetic series."""
+    if isinstance(kind, m.RatioAlert):
+        sli = kind.sli
+        if isinstance(sli, m.LatencySLI):
+            return sli.histogram
+        selector = sli.bad or sli.good
+        assert selector is not None
+        return selector
+    if isinstance(kind, m.QuantileAlert):
+        return kind.histogram
+    assert isinstance(kind, m.GaugeAlert)
+    return kind.gauge
+
+
+def _gauge_labels(kind: m.GaugeAlert) -> dict[str, str]:
+    labels = sx.example_labels(kind.gauge)
+    if kind.capacity is not None:
+        labels = {**sx.example_labels(kind.capacity), **labels}
+    return labels
+
+
+def _threshold_series(alert: m.ThresholdAlert, value: Decimal, points: int) -> list[dict[str, str]]:
+    kind = alert.kind
+    if isinstance(kind, m.RatioAlert):
+        bad_ratio = 1 - value if kind.measure == "good" else value
+        return sx.events_series(kind.sli, bad_ratio, points, alert.by)
+    if isinstance(kind, m.QuantileAlert):
+        threshold = alert.levels[0].value
+        return sx.quantile_series(kind, value > 0, threshold, points, alert.by)
+    assert isinstance(kind, m.GaugeAlert)
+    labels = {label: sx.GROUP_VALUE for label in alert.by} | _gauge_labels(kind)
+    if kind.capacity is None:
+        return [sx.gauge(kind.gauge.metric, labels, value, points)]
+    capacity = Decimal(1000)
+    return [
+        sx.gauge(kind.gauge.metric, labels, value * capacity, points),
+        sx.gauge(kind.capacity.metric, labels, capacity, points),
+    ]
+
+
+def _raw_alert_tests(alert: m.ThresholdAlert, kind: m.RawAlert) -> list[Test]:
+    eval_ms = max(level.for_ms for level in alert.levels) + 5 * MINUTE
+    query = f'max by (severity) (ALERTS{{alertname="{alert.name}", alertstate="firing"}})'
+    cases = [
+        ("raw alert: the firing series fire every level", kind.firing, sorted(lv.severity for lv in alert.levels)),
+        ("raw alert: the quiet series fire nothing", kind.quiet, []),
+    ]
+    return [
+        {
+            "name": name,
+            "interval": "1m",
+            "input_series": [{"series": s.series, "values": s.values} for s in series],
+            "promql_expr_test": [
+                {
+                    "expr": query,
+                    "eval_time": _ms(eval_ms),
+                    "exp_samples": [{"labels": f'{{severity="{s}"}}', "value": 1} for s in severities],
+                }
+            ],
+        }
+        for name, series, severities in cases
+    ]

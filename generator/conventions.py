@@ -1,0 +1,81 @@
+"""Every name slogen emits, in one place: recording rules, alerts, labels, files, groups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .quantity import format_duration
+
+# Labels every generated series and alert carries.
+LABEL_SERVICE = "service"
+LABEL_SLO = "slo"
+LABEL_OWNER = "owner"
+LABEL_SEVERITY = "severity"
+
+SEVERITY_CRITICAL = "critical"  # pages
+SEVERITY_WARNING = "warning"  # tickets / Slack
+SEVERITIES = (SEVERITY_CRITICAL, SEVERITY_WARNING)
+
+# The short window every SLI is recorded at from raw series; longer windows and the
+# period are computed from these recordings (traffic-weighted, cheap).
+BASE_WINDOW_MS = 5 * 60_000
+
+# Recording rules (level:metric:operations).
+BAD_RATE = "slo:sli_bad_events:rate5m"
+TOTAL_RATE = "slo:sli_total_events:rate5m"
+OBJECTIVE = "slo:objective:ratio"
+ERROR_BUDGET = "slo:error_budget:ratio"
+PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
+PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
+
+
+def error_ratio(window_ms: int) -> str:
+    """`slo:sli_error:ratio_rate1h`: the error ratio over one window."""
+    return f"slo:sli_error:ratio_rate{format_duration(window_ms)}"
+
+
+# Alert names: one name per kind, told apart by labels (service, slo, severity), so that
+# routing and inhibition can match on labels alone.
+ALERT_BURN_RATE = "SLOErrorBudgetBurn"
+ALERT_ABSENT = "SLOMetricAbsent"
+
+
+def threshold_alert_name(alert_id: str) -> str:
+    """`error-rate` -> `ErrorRate`."""
+    return "".join(part[:1].upper() + part[1:] for part in alert_id.replace("_", "-").split("-") if part)
+
+
+# Rule groups and files.
+def group_name(service: str, item: str, suffix: str = "") -> str:
+    return f"slogen:{service}:{item}" + (f":{suffix}" if suffix else "")
+
+
+PERIOD_GROUP_INTERVAL = "5m"
+RULES_DIR = "prometheus/rules"
+TESTS_DIR = "prometheus/tests"
+
+
+def rules_file(service: str, item: str) -> str:
+    return f"{RULES_DIR}/{service}/{item}.yaml"
+
+
+def tests_file(service: str, item: str) -> str:
+    return f"{TESTS_DIR}/{service}/{item}.test.yaml"
+
+
+HEADER = "# generated from {source} by slogen; do not edit\n"
+
+# Multi-window multi-burn-rate alerts (SRE workbook, chapter 5), for a 30-day period.
+# Each tier: (severity, long window, short window, share of the period's budget spent in
+# the long window when the alert starts). The factor is share * period / long window:
+# 14.4, 6, 3 and 1 for 30 days. Other periods scale the windows, keeping the factors.
+REFERENCE_PERIOD_MS = 30 * 86_400_000
+BURN_RATE_TIERS = (
+    (SEVERITY_CRITICAL, 3_600_000, 300_000, Decimal("0.02")),
+    (SEVERITY_CRITICAL, 21_600_000, 1_800_000, Decimal("0.05")),
+    (SEVERITY_WARNING, 86_400_000, 7_200_000, Decimal("0.10")),
+    (SEVERITY_WARNING, 259_200_000, 21_600_000, Decimal("0.10")),
+)
+# How long an absent metric is tolerated before SLOMetricAbsent fires.
+ABSENT_FOR = "10m"

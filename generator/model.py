@@ -1,0 +1,159 @@
+"""The model: what builders need, with defaults applied and ids derived. Frozen.
+
+Built only by `resolve`; builders never re-check input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from .promql import Selector
+
+
+@dataclass(frozen=True)
+class Source:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class RatioSLI:
+    bad: Selector | None
+    good: Selector | None
+    total: Selector | None
+
+
+@dataclass(frozen=True)
+class LatencySLI:
+    histogram: Selector  # the family name, without _bucket
+    buckets: tuple[Decimal, ...]
+    threshold: Decimal
+
+
+@dataclass(frozen=True)
+class TestSeries:
+    series: str
+    values: str
+
+
+@dataclass(frozen=True)
+class RawSLI:
+    error_ratio: str  # with $window
+    erroring: tuple[TestSeries, ...]
+    healthy: tuple[TestSeries, ...]
+
+
+SLI = RatioSLI | LatencySLI | RawSLI
+
+
+@dataclass(frozen=True)
+class BurnRateTier:
+    severity: str
+    long_ms: int
+    short_ms: int
+    factor: Decimal  # burn rate: multiple of the budget's sustainable error ratio
+    budget_share: Decimal  # share of the period's budget spent in long_ms at that rate
+
+
+@dataclass(frozen=True)
+class DroppedTier:
+    tier: BurnRateTier
+    reason: str
+
+
+@dataclass(frozen=True)
+class SLO:
+    service: str
+    id: str
+    source: Source
+    objective: Decimal
+    period_ms: int
+    description: str
+    runbook_url: str
+    labels: tuple[tuple[str, str], ...]  # sorted; includes service, slo, owner
+    sli: SLI
+    tiers: tuple[BurnRateTier, ...]
+    dropped: tuple[DroppedTier, ...]
+    windows: tuple[int, ...]  # every recorded window but the period, sorted
+
+    @property
+    def budget(self) -> Decimal:
+        return 1 - self.objective
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class Level:
+    severity: str
+    op: str  # > < >= <=
+    value: Decimal
+    for_ms: int
+
+
+@dataclass(frozen=True)
+class RatioAlert:
+    sli: RatioSLI | LatencySLI
+    measure: str  # bad | good
+    slo: SLO | None  # the SLO whose SLI this is (ratio_of), for its recorded series
+
+
+@dataclass(frozen=True)
+class QuantileAlert:
+    quantile: Decimal
+    histogram: Selector
+    buckets: tuple[Decimal, ...]
+
+
+@dataclass(frozen=True)
+class GaugeAlert:
+    gauge: Selector
+    capacity: Selector | None
+
+
+@dataclass(frozen=True)
+class RawAlert:
+    expr: str
+    firing: tuple[TestSeries, ...]
+    quiet: tuple[TestSeries, ...]
+
+
+AlertKind = RatioAlert | QuantileAlert | GaugeAlert | RawAlert
+
+
+@dataclass(frozen=True)
+class ThresholdAlert:
+    service: str
+    id: str
+    name: str  # alertname
+    source: Source
+    description: str
+    runbook_url: str
+    labels: tuple[tuple[str, str], ...]
+    window_ms: int
+    by: tuple[str, ...]
+    levels: tuple[Level, ...]
+    kind: AlertKind
+
+    def label_dict(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    owner: str | None
+    source: Source
+    slos: tuple[SLO, ...]
+    alerts: tuple[ThresholdAlert, ...]
+
+
+@dataclass(frozen=True)
+class Model:
+    services: tuple[Service, ...]
+    warnings: tuple[str, ...] = ()
+
+    def slos(self) -> list[SLO]:
+        return [slo for service in self.services for slo in service.slos]

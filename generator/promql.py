@@ -1,0 +1,212 @@
+"""PromQL selectors: parsed with promql-parser, re-rendered by us, escaped.
+
+promql-parser prints label values back without escaping quotes, so a value such as
+`api"} or vector(1) #` would come back out as an injected query. Here every matcher is
+rendered from its parsed parts, escaped, and values that only make sense as an attempt
+to break out of a selector are refused at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as sre_constants  # the stdlib's own regex parser (3.11+)
+from re import _parser as sre_parse
+from dataclasses import dataclass
+
+import promql_parser
+
+LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+# MatchOp is not hashable: key the table by the enum's integer value.
+_OPS = {
+    int(promql_parser.MatchOp.Equal): "=",
+    int(promql_parser.MatchOp.NotEqual): "!=",
+    int(promql_parser.MatchOp.Re): "=~",
+    int(promql_parser.MatchOp.NotRe): "!~",
+}
+
+
+@dataclass(frozen=True, order=True)
+class Matcher:
+    name: str
+    op: str  # one of = != =~ !~
+    value: str
+
+    def render(self) -> str:
+        return f"{self.name}{self.op}{quote(self.value)}"
+
+    def matches(self, value: str) -> bool:
+        if self.op == "=":
+            return value == self.value
+        if self.op == "!=":
+            return value != self.value
+        hit = re.fullmatch(self.value, value) is not None
+        return hit if self.op == "=~" else not hit
+
+
+@dataclass(frozen=True)
+class Selector:
+    """A metric name and its label matchers, sorted by label name."""
+
+    metric: str
+    matchers: tuple[Matcher, ...] = ()
+
+    def render(self, extra: tuple[Matcher, ...] = (), metric: str | None = None) -> str:
+        ms = sorted({*self.matchers, *extra})
+        inner = ", ".join(m.render() for m in ms)
+        return f"{metric or self.metric}{{{inner}}}" if ms else (metric or self.metric)
+
+    def with_metric(self, metric: str) -> Selector:
+        return Selector(metric, self.matchers)
+
+    def equality_labels(self) -> dict[str, str]:
+        """The labels absent() gives its result: those of the `=` matchers."""
+        return {m.name: m.value for m in self.matchers if m.op == "="}
+
+    def matches(self, metric: str, labels: dict[str, str]) -> bool:
+        return metric == self.metric and all(m.matches(labels.get(m.name, "")) for m in self.matchers)
+
+
+def quote(value: str) -> str:
+    """A PromQL double-quoted string literal for any value."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def parse_selector(text: str) -> Selector:
+    """Parse `metric{label="v", ...}`; raise ValueError saying what is wrong."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("expected a selector such as http_requests_total{job=\"api\"}")
+    try:
+        expr = promql_parser.parse(text)
+    except ValueError as exc:
+        raise ValueError(f"invalid selector {text!r}: {exc}") from None
+    if not isinstance(expr, promql_parser.VectorSelector):
+        raise ValueError(f"expected a plain series selector such as metric{{label=\"v\"}}, got {text!r}")
+    if expr.offset is not None or expr.at is not None:
+        raise ValueError(f"offset and @ are not allowed in a selector: {text!r}")
+    if expr.matchers.or_matchers:
+        raise ValueError(f"`or` inside a selector is not supported: {text!r}")
+    name = expr.name
+    matchers: list[Matcher] = []
+    for m in expr.matchers.matchers:
+        if m.name == "__name__":
+            if _OPS[int(m.op)] != "=" or name:
+                raise ValueError(f"match the metric by its name, not by __name__: {text!r}")
+            name = m.value
+            continue
+        matchers.append(Matcher(m.name, _OPS[int(m.op)], m.value))
+    if not name:
+        raise ValueError(f"the selector must name a metric: {text!r}")
+    for m in matchers:
+        check_label_value(m.value, regex=m.op in ("=~", "!~"))
+        if m.op in ("=~", "!~"):
+            try:
+                re.compile(m.value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression for {m.name}: {exc}") from None
+    return Selector(name, tuple(sorted(matchers)))
+
+
+def check_label_value(value: str, *, regex: bool = False) -> None:
+    """Refuse what can only be an attempt to escape a selector or a template."""
+    if '"' in value:
+        raise ValueError(f"a label value may not contain a double quote: {value!r}")
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a label value may not contain a newline: {value!r}")
+    if "{{" in value or "}}" in value:
+        raise ValueError(f"a label value may not contain template braces {{{{ }}}}: {value!r}")
+    if not regex and ("{" in value or "}" in value):
+        raise ValueError(f"a label value may not contain a brace: {value!r}")
+
+
+def check_expression(text: str, placeholder: str | None = None) -> None:
+    """Parse a raw PromQL expression; `$window` placeholders are tried as 5m."""
+    probe = text.replace(placeholder, "5m") if placeholder else text
+    if "{{" in text:
+        raise ValueError("template braces {{ }} are not allowed in an expression")
+    if placeholder and placeholder not in text:
+        raise ValueError(f"the expression must use the {placeholder} placeholder for its window")
+    try:
+        promql_parser.parse(probe)
+    except ValueError as exc:
+        raise ValueError(f"invalid PromQL: {exc}") from None
+
+
+# --- label values for synthetic test series -------------------------------------------
+
+
+def satisfying_value(matcher: Matcher) -> str:
+    """A label value that the matcher accepts ("" means: leave the label out)."""
+    if matcher.op == "=":
+        return matcher.value
+    candidates = [""]
+    if matcher.op == "=~":
+        candidates.insert(0, _regex_example(matcher.value))
+    candidates += ["x", "0", "slogen", "200"]
+    for candidate in candidates:
+        if matcher.matches(candidate):
+            return candidate
+    raise ValueError(f"cannot find a label value that satisfies {matcher.render()}")
+
+
+def violating_value(matcher: Matcher) -> str | None:
+    """A label value the matcher rejects, or None when every value passes."""
+    candidates = ["", "x", "0", "200", "slogen", "other"]
+    if matcher.op == "!~":
+        candidates.insert(0, _regex_example(matcher.value))
+    if matcher.op == "!=":
+        candidates.insert(0, matcher.value)
+    for candidate in candidates:
+        if not matcher.matches(candidate):
+            return candidate
+    return None
+
+
+def _regex_example(pattern: str) -> str:
+    """The shortest string the regex obviously matches, or "" when unsure."""
+    try:
+        return _walk(sre_parse.parse(pattern))
+    except (ValueError, re.error, _Unsure):
+        return ""
+
+
+class _Unsure(Exception):
+    pass
+
+
+def _walk(items: sre_parse.SubPattern) -> str:  # type: ignore[name-defined]
+    out = []
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            out.append(chr(arg))
+        elif op is sre_constants.ANY:
+            out.append("0")
+        elif op is sre_constants.IN:
+            out.append(_first_in(arg))
+        elif op is sre_constants.BRANCH:
+            out.append(_walk(arg[1][0]))
+        elif op is sre_constants.SUBPATTERN:
+            out.append(_walk(arg[-1]))
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+            low, _high, sub = arg
+            out.append(_walk(sub) * max(low, 1))
+        elif op is sre_constants.AT:
+            continue
+        else:
+            raise _Unsure(op)
+    return "".join(out)
+
+
+def _first_in(items: list[tuple[object, object]]) -> str:
+    for op, arg in items:
+        if op is sre_constants.LITERAL:
+            return chr(arg)  # type: ignore[arg-type]
+        if op is sre_constants.RANGE:
+            return chr(arg[0])  # type: ignore[index]
+        if op is sre_constants.CATEGORY and arg is sre_constants.CATEGORY_DIGIT:
+            return "0"
+        if op is sre_constants.CATEGORY and arg is sre_constants.CATEGORY_WORD:
+            return "a"
+    raise _Unsure("class")

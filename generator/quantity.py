@@ -1,0 +1,94 @@
+"""Durations, ratios and numbers as the spec writes them, and as PromQL wants them back.
+
+Values are kept exact (int milliseconds, Decimal) so that `1 - 0.999` prints `0.001`.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_UNITS_MS = (
+    ("y", 365 * 86_400_000),
+    ("w", 7 * 86_400_000),
+    ("d", 86_400_000),
+    ("h", 3_600_000),
+    ("m", 60_000),
+    ("s", 1000),
+    ("ms", 1),
+)
+# How durations are printed: weeks and years are avoided so that 30d stays 30d.
+_PRINT_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1))
+
+
+def parse_duration(text: str) -> int:
+    """`1h30m` -> 5400000 (milliseconds). Raises ValueError with a readable message."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not match or not text.strip():
+        raise ValueError(f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d)")
+    total = sum(int(g) * ms for g, (_, ms) in zip(match.groups(), _UNITS_MS, strict=True) if g)
+    if total <= 0:
+        raise ValueError(f"duration must be positive, got {text!r}")
+    return total
+
+
+def format_duration(ms: int) -> str:
+    """5400000 -> `1h30m`; the inverse of parse_duration for printing."""
+    if ms <= 0:
+        return "0s"
+    parts = []
+    for unit, size in _PRINT_UNITS:
+        count, ms = divmod(ms, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+def parse_ratio(value: object) -> Decimal:
+    """`99.9%`, `0.999` or 0.999 -> Decimal('0.999')."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a percentage or a ratio, got {value!r}")
+    text = str(value).strip()
+    try:
+        if text.endswith("%"):
+            return Decimal(text[:-1].strip()) / 100
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"expected a percentage such as 99.9% or a ratio such as 0.999, got {value!r}") from None
+
+
+def parse_number(value: object) -> Decimal:
+    """A threshold: a plain number, a percentage or a duration (read as seconds)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    text = str(value).strip()
+    if text.endswith("%"):
+        return parse_ratio(text)
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        pass
+    try:
+        return Decimal(parse_duration(text)) / 1000
+    except ValueError:
+        raise ValueError(
+            f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}"
+        ) from None
+
+
+def fmt(value: Decimal | int | float) -> str:
+    """Print a number the same way on every machine: no exponent, no trailing zeros."""
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if d == d.to_integral_value():
+        return str(int(d))
+    return format(d.normalize(), "f")
+
+
+def fmt_percent(value: Decimal) -> str:
+    return fmt(value * 100) + "%"
+
+
+def fmt_le(value: Decimal) -> str:
+    """A bucket boundary as Prometheus 2 client libraries write `le` (1, 0.25, 2.5)."""
+    return fmt(value)
