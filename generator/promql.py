@@ -111,12 +111,12 @@ def parse_selector(text: str) -> Selector:
 
 def check_label_value(value: str, *, regex: bool = False) -> None:
     """Refuse what can only be an attempt to escape a selector or a template."""
+    if "{{" in value or "}}" in value:
+        raise ValueError(f"a label value may not contain template braces {{{{ }}}}: {value!r}")
     if '"' in value:
         raise ValueError(f"a label value may not contain a double quote: {value!r}")
     if "\n" in value or "\r" in value:
         raise ValueError(f"a label value may not contain a newline: {value!r}")
-    if "{{" in value or "}}" in value:
-        raise ValueError(f"a label value may not contain template braces {{{{ }}}}: {value!r}")
     if not regex and ("{" in value or "}" in value):
         raise ValueError(f"a label value may not contain a brace: {value!r}")
 

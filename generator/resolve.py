@@ -63,8 +63,9 @@ def _problem(doc: Document, err: Any) -> Problem:
     if kind == "missing":
         return doc.problem(path, "missing required field")
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind not in ("value_error", "assertion_error") and "input" in err and not isinstance(err["input"], dict | list):
-        message += f", got {err['input']!r}"
+    if kind not in ("value_error", "assertion_error") and "input" in err:
+        given = err["input"]
+        message += f", got a {'mapping' if isinstance(given, dict) else 'list'}" if isinstance(given, dict | list) else f", got {given!r}"
     return doc.problem(path, message)
 
 

@@ -22,14 +22,14 @@ def _duration(value: str) -> str:
     return value
 
 
-def _objective(value: str | float) -> str | float:
+def _objective(value: str | int | float) -> str | int | float:
     ratio = parse_ratio(value)
     if not 0 < ratio < 1:
         raise ValueError(f"must be between 0% and 100% (exclusive), got {value}")
     return value
 
 
-def _number(value: str | float) -> str | float:
+def _number(value: str | int | float) -> str | int | float:
     parse_number(value)
     return value
 
@@ -58,8 +58,8 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
-Objective = Annotated[str | float, AfterValidator(_objective)]
-Number = Annotated[str | float, AfterValidator(_number)]
+Objective = Annotated[str | int | float, AfterValidator(_objective)]
+Number = Annotated[str | int | float, AfterValidator(_number)]
 SelectorText = Annotated[str, AfterValidator(_selector)]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
 LabelName = Annotated[str, AfterValidator(_label_name)]

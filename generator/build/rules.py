@@ -40,6 +40,11 @@ def build_slo_groups(slo: m.SLO, templates: str | None = None) -> list[dict[str,
     return [{"name": c.group_name(slo.service, slo.id), "rules": rules}, period]
 
 
+def with_severity(item: m.SLO | m.ThresholdAlert, severity: str) -> dict[str, str]:
+    """An alert's labels: the item's own plus severity, sorted."""
+    return dict(sorted({**item.label_dict(), c.LABEL_SEVERITY: severity}.items()))
+
+
 def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
     return {"record": name, "expr": expr, "labels": labels}
 
@@ -110,7 +115,7 @@ def build_burn_rate_alerts(slo: m.SLO, templates: str | None = None) -> list[Rul
             {
                 "alert": c.ALERT_BURN_RATE,
                 "expr": q.burn_rate_condition(slo, tiers),
-                "labels": {**slo.label_dict(), c.LABEL_SEVERITY: severity},
+                "labels": with_severity(slo, severity),
                 "annotations": _annotations("burn_rate", context, slo.runbook_url, templates),
             }
         )
@@ -135,7 +140,7 @@ def build_absent_alerts(item: m.SLO | m.ThresholdAlert, templates: str | None = 
             "alert": c.ALERT_ABSENT,
             "expr": "\nor\n".join(f"absent({s.render()})" for s in selectors),
             "for": c.ABSENT_FOR,
-            "labels": {**item.label_dict(), c.LABEL_SEVERITY: c.SEVERITY_WARNING},
+            "labels": with_severity(item, c.SEVERITY_WARNING),
             "annotations": _annotations("absent", context, item.runbook_url, templates),
         }
     ]
@@ -156,7 +161,7 @@ def build_threshold_group(alert: m.ThresholdAlert, templates: str | None = None)
             "comparison": _COMPARISON[level.op],
             "threshold": format_threshold(alert, level.value),
             "hold": format_duration(level.for_ms) if level.for_ms else "",
-            "window": format_duration(alert.window_ms),
+            "window": "" if isinstance(alert.kind, m.GaugeAlert) else format_duration(alert.window_ms),
             "value_format": value_format(alert),
             "by_text": "".join(f" {{{{ $labels.{label} }}}}" for label in alert.by),
         }
@@ -166,7 +171,7 @@ def build_threshold_group(alert: m.ThresholdAlert, templates: str | None = None)
         }
         if level.for_ms:
             rule["for"] = format_duration(level.for_ms)
-        rule["labels"] = {**alert.label_dict(), c.LABEL_SEVERITY: level.severity}
+        rule["labels"] = with_severity(alert, level.severity)
         rule["annotations"] = _annotations("threshold", context, alert.runbook_url, templates)
         rules.append(rule)
     rules += build_absent_alerts(alert, templates)

@@ -18,7 +18,8 @@ from . import series as sx
 Test = dict[str, Any]
 MINUTE = 60_000
 EVAL = "1m"
-BURN_EVAL_MS = 30 * MINUTE  # windows hold sum-over-available-data: 30m of steady input shows the ratio
+BURN_EVAL_MS = 30 * MINUTE
+RAW_EVAL_MARGIN_MS = 30 * MINUTE  # windows hold sum-over-available-data: 30m of steady input shows the ratio
 _CMP = {">": Decimal.__gt__, "<": Decimal.__lt__, ">=": Decimal.__ge__, "<=": Decimal.__le__}
 
 
@@ -309,7 +310,8 @@ def _threshold_series(alert: m.ThresholdAlert, value: Decimal, points: int) -> l
 
 
 def _raw_alert_tests(alert: m.ThresholdAlert, kind: m.RawAlert) -> list[Test]:
-    eval_ms = max(level.for_ms for level in alert.levels) + 5 * MINUTE
+    # The user's series decide when the condition holds: give them 30 minutes past `for`.
+    eval_ms = max(level.for_ms for level in alert.levels) + RAW_EVAL_MARGIN_MS
     query = f'max by (severity) (ALERTS{{alertname="{alert.name}", alertstate="firing"}})'
     cases = [
         ("raw alert: the firing series fire every level", kind.firing, sorted(lv.severity for lv in alert.levels)),

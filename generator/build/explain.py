@@ -1,0 +1,108 @@
+"""`slogen explain SERVICE/SLO`: what each alert watches and when it fires, as text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .. import conventions as c
+from .. import model as m
+from ..quantity import fmt, fmt_percent, format_duration
+from .rules import describe_measure, format_threshold
+
+_CMP_WORDS = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
+
+
+def explain(model: m.Model, target: str) -> str:
+    service_name, _, item_id = target.partition("/")
+    service = next((s for s in model.services if s.name == service_name), None)
+    if service is None:
+        raise KeyError(f"no service {service_name!r} (known: {', '.join(s.name for s in model.services)})")
+    items = [*service.slos, *service.alerts]
+    chosen = [i for i in items if i.id == item_id] if item_id else items
+    if not chosen:
+        raise KeyError(f"no SLO or alert {item_id!r} in {service_name} (known: {', '.join(i.id for i in items)})")
+    return "\n\n".join(explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i) for i in chosen)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(out)
+
+
+def time_to_fire(tier: m.BurnRateTier, budget: Decimal) -> int:
+    """Milliseconds from the start of a total outage (every event failing, after a
+    healthy history) until both windows exceed factor x budget: the long window's
+    error ratio is t / long, so t = factor * budget * long."""
+    return int(tier.factor * budget * tier.long_ms)
+
+
+def explain_slo(slo: m.SLO) -> str:
+    head = [
+        f"{slo.service}/{slo.id}  ({slo.source.file}:{slo.source.line})",
+        f"  {slo.description}",
+        f"  objective {fmt_percent(slo.objective)} over {format_duration(slo.period_ms)}; "
+        f"error budget {fmt_percent(slo.budget)} of events "
+        f"(= {format_duration(int(slo.budget * slo.period_ms))} of total outage)",
+        f"  SLI: {_sli_text(slo.sli)}",
+        f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
+        "",
+        f"  {c.ALERT_BURN_RATE} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
+    ]
+    rows = []
+    for tier in slo.tiers:
+        rows.append(
+            [
+                tier.severity,
+                format_duration(tier.long_ms),
+                format_duration(tier.short_ms),
+                f"{fmt(tier.factor)}x",
+                fmt_percent(tier.factor * slo.budget),
+                "~" + format_duration(max(1000, round(time_to_fire(tier, slo.budget), -3))),
+                fmt_percent(tier.budget_share),
+            ]
+        )
+    headers = ["severity", "long", "short", "burn rate", "error ratio above", "fires after (total outage)", "budget spent by then"]
+    lines = head + _indent(table(headers, rows) if rows else "(none)")
+    for dropped in slo.dropped:
+        t = dropped.tier
+        lines.append(
+            f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
+        )
+    lines.append(f"  {c.ALERT_ABSENT} (warning) after {c.ABSENT_FOR} without the SLI's series")
+    lines.append("  (times add up to a minute or two of scrape and 5m-rate lag)")
+    return "\n".join(lines)
+
+
+def explain_alert(alert: m.ThresholdAlert) -> str:
+    window = "" if isinstance(alert.kind, m.GaugeAlert) else f" over {format_duration(alert.window_ms)}"
+    lines = [
+        f"{alert.service}/{alert.id}  ({alert.source.file}:{alert.source.line})",
+        f"  {alert.name}: {describe_measure(alert)}{window}" + (f", per {', '.join(alert.by)}" if alert.by else ""),
+        "",
+    ]
+    rows = [
+        [
+            level.severity,
+            f"{_CMP_WORDS[level.op]} {format_threshold(alert, level.value)}",
+            format_duration(level.for_ms) if level.for_ms else "-",
+            (format_duration(level.for_ms) if level.for_ms else "at once") + " after the condition starts to hold",
+        ]
+        for level in alert.levels
+    ]
+    return "\n".join(lines + _indent(table(["severity", "condition", "for", "fires"], rows)))
+
+
+def _sli_text(sli: m.SLI) -> str:
+    if isinstance(sli, m.LatencySLI):
+        return f"share of {sli.histogram.render()} slower than {fmt(sli.threshold)}s (bad) over all"
+    if isinstance(sli, m.RatioSLI):
+        parts = [f"{name} {sel.render()}" for name, sel in (("bad", sli.bad), ("good", sli.good), ("total", sli.total)) if sel]
+        return "; ".join(parts)
+    return f"raw error ratio {sli.error_ratio}"
+
+
+def _indent(text: str) -> list[str]:
+    return ["    " + line for line in text.splitlines()]
