@@ -19,10 +19,22 @@ def _options(spec: Path, out: Path, templates: Path) -> api.Options:
     return api.Options(spec_dir=spec, out_dir=out, templates=templates)
 
 
-spec_option = click.option("--spec", "spec", type=click.Path(path_type=Path), default=Path("slo"), show_default=True, help="Folder of spec files.")
-out_option = click.option("--out", "out", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Output folder.")
+spec_option = click.option(
+    "--spec",
+    "spec",
+    type=click.Path(path_type=Path),
+    default=Path("slo"),
+    show_default=True,
+    help="Folder of spec files.",
+)
+out_option = click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=Path("out"), show_default=True, help="Output folder."
+)
 templates_option = click.option(
-    "--templates", type=click.Path(path_type=Path), default=Path("templates"), show_default=True,
+    "--templates",
+    type=click.Path(path_type=Path),
+    default=Path("templates"),
+    show_default=True,
     help="Folder whose templates override the packaged ones, file by file.",
 )
 
@@ -69,7 +81,9 @@ def generate(spec: Path, out: Path, templates: Path, check: bool) -> None:
     if check:
         if outcome.changed:
             click.echo(outcome.diff, nl=False)
-            click.echo(f"slogen: {out} is stale: {len(outcome.changed)} file(s) differ; run `slogen generate`", err=True)
+            click.echo(
+                f"slogen: {out} is stale: {len(outcome.changed)} file(s) differ; run `slogen generate`", err=True
+            )
             sys.exit(EXIT_DIFF)
         click.echo(f"{out} is up to date ({len(outcome.tree)} files)")
         return

@@ -24,15 +24,11 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML API
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.MarkedYAMLError(
-                None, None, "aliases (*name) are not allowed in slogen specs", event.start_mark
-            )
-        event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(None, None, "aliases (*name) are not allowed in slogen specs", event.start_mark)
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(
-                None, None, "anchors (&name) are not allowed in slogen specs", event.start_mark
-            )
+            raise yaml.MarkedYAMLError(None, None, "anchors (&name) are not allowed in slogen specs", event.start_mark)
         return super().compose_node(parent, index)
 
 
@@ -102,16 +98,18 @@ def _convert(node: yaml.Node, path: Path_, doc: Document, loader: _Loader, probl
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted(path), "keys must be plain strings"))
+                problems.append(
+                    Problem(doc.file, key_node.start_mark.line + 1, dotted(path), "keys must be plain strings")
+                )
                 continue
             key = str(key_node.value)
             if key == "<<":
-                problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted(path), "merge keys (<<) are not allowed"))
+                problems.append(
+                    Problem(doc.file, key_node.start_mark.line + 1, dotted(path), "merge keys (<<) are not allowed")
+                )
                 continue
             if key in out:
-                problems.append(
-                    Problem(doc.file, key_node.start_mark.line + 1, dotted((*path, key)), "duplicate key")
-                )
+                problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted((*path, key)), "duplicate key"))
                 continue
             out[key] = _convert(value_node, (*path, key), doc, loader, problems)
         return out

@@ -9,9 +9,9 @@ to break out of a selector are refused at load time.
 from __future__ import annotations
 
 import re
-from re import _constants as sre_constants  # the stdlib's own regex parser (3.11+)
-from re import _parser as sre_parse
 from dataclasses import dataclass
+from re import _constants as sre_constants  # type: ignore[attr-defined]  # stdlib regex parser (3.11+)
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 import promql_parser
 
@@ -77,35 +77,36 @@ def quote(value: str) -> str:
 def parse_selector(text: str) -> Selector:
     """Parse `metric{label="v", ...}`; raise ValueError saying what is wrong."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError("expected a selector such as http_requests_total{job=\"api\"}")
+        raise ValueError('expected a selector such as http_requests_total{job="api"}')
     try:
         expr = promql_parser.parse(text)
     except ValueError as exc:
         raise ValueError(f"invalid selector {text!r}: {exc}") from None
     if not isinstance(expr, promql_parser.VectorSelector):
-        raise ValueError(f"expected a plain series selector such as metric{{label=\"v\"}}, got {text!r}")
+        raise ValueError(f'expected a plain series selector such as metric{{label="v"}}, got {text!r}')
     if expr.offset is not None or expr.at is not None:
         raise ValueError(f"offset and @ are not allowed in a selector: {text!r}")
     if expr.matchers.or_matchers:
         raise ValueError(f"`or` inside a selector is not supported: {text!r}")
     name = expr.name
     matchers: list[Matcher] = []
-    for m in expr.matchers.matchers:
-        if m.name == "__name__":
-            if _OPS[int(m.op)] != "=" or name:
+    for parsed in expr.matchers.matchers:
+        op = _OPS[int(parsed.op)]  # type: ignore[call-overload]
+        if parsed.name == "__name__":
+            if op != "=" or name:
                 raise ValueError(f"match the metric by its name, not by __name__: {text!r}")
-            name = m.value
+            name = parsed.value
             continue
-        matchers.append(Matcher(m.name, _OPS[int(m.op)], m.value))
+        matchers.append(Matcher(parsed.name, op, parsed.value))
     if not name:
         raise ValueError(f"the selector must name a metric: {text!r}")
-    for m in matchers:
-        check_label_value(m.value, regex=m.op in ("=~", "!~"))
-        if m.op in ("=~", "!~"):
+    for matcher in matchers:
+        check_label_value(matcher.value, regex=matcher.op in ("=~", "!~"))
+        if matcher.op in ("=~", "!~"):
             try:
-                re.compile(m.value)
+                re.compile(matcher.value)
             except re.error as exc:
-                raise ValueError(f"invalid regular expression for {m.name}: {exc}") from None
+                raise ValueError(f"invalid regular expression for {matcher.name}: {exc}") from None
     return Selector(name, tuple(sorted(matchers)))
 
 
@@ -176,7 +177,7 @@ class _Unsure(Exception):
     pass
 
 
-def _walk(items: sre_parse.SubPattern) -> str:  # type: ignore[name-defined]
+def _walk(items: sre_parse.SubPattern) -> str:
     out = []
     for op, arg in items:
         if op is sre_constants.LITERAL:

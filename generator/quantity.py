@@ -72,9 +72,7 @@ def parse_number(value: object) -> Decimal:
     try:
         return Decimal(parse_duration(text)) / 1000
     except ValueError:
-        raise ValueError(
-            f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}"
-        ) from None
+        raise ValueError(f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}") from None
 
 
 def fmt(value: Decimal | int | float) -> str:

@@ -65,7 +65,11 @@ def _problem(doc: Document, err: Any) -> Problem:
     message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind not in ("value_error", "assertion_error") and "input" in err:
         given = err["input"]
-        message += f", got a {'mapping' if isinstance(given, dict) else 'list'}" if isinstance(given, dict | list) else f", got {given!r}"
+        message += (
+            f", got a {'mapping' if isinstance(given, dict) else 'list'}"
+            if isinstance(given, dict | list)
+            else f", got {given!r}"
+        )
     return doc.problem(path, message)
 
 
@@ -75,10 +79,9 @@ def _data_path(data: Any, loc: Iterable[str | int]) -> Path_:
     node = data
     loc = list(loc)
     for i, part in enumerate(loc):
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
             path.append(part)
         elif i == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
@@ -138,7 +141,10 @@ class _Resolver:
         for doc, spec in files[1:]:
             if spec.owner != owner:
                 self.problems.append(
-                    doc.problem(("owner",), f"service {name!r} has owner {owner!r} in {first_doc.file}; files of one service must agree")
+                    doc.problem(
+                        ("owner",),
+                        f"service {name!r} has owner {owner!r} in {first_doc.file}; files of one service must agree",
+                    )
                 )
         seen: dict[str, str] = {}
         slos: list[m.SLO] = []
@@ -171,7 +177,10 @@ class _Resolver:
         where = f"{doc.file}:{doc.line_of(path)}"
         if item in seen:
             self.problems.append(
-                doc.problem(path, f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)")
+                doc.problem(
+                    path,
+                    f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)",
+                )
             )
             return True
         seen[item] = where
@@ -191,14 +200,19 @@ class _Resolver:
             return None
         labels = _labels(spec, slo_id, slo.labels)
         tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
-        windows = sorted({c.BASE_WINDOW_MS} | {t.long_ms for t in tiers + tuple(d.tier for d in dropped)} | {t.short_ms for t in tiers + tuple(d.tier for d in dropped)})
+        windows = sorted(
+            {c.BASE_WINDOW_MS}
+            | {t.long_ms for t in tiers + tuple(d.tier for d in dropped)}
+            | {t.short_ms for t in tiers + tuple(d.tier for d in dropped)}
+        )
         return m.SLO(
             service=spec.service,
             id=slo_id,
             source=m.Source(doc.file, doc.line_of(path)),
             objective=objective,
             period_ms=period_ms,
-            description=slo.description or f"{fmt_percent(objective)} of {spec.service} events are good over {slo.window}",
+            description=slo.description
+            or f"{fmt_percent(objective)} of {spec.service} events are good over {slo.window}",
             runbook_url=_runbook(spec.runbook, slo.runbook),
             labels=labels,
             sli=sli,
@@ -210,9 +224,7 @@ class _Resolver:
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:
         if slo.ratio is not None:
             r = slo.ratio
-            return m.RatioSLI(
-                bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total)
-            )
+            return m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total))
         if slo.latency is not None:
             lat = slo.latency
             buckets = self.buckets(doc, (*path, "latency", "buckets"), lat.buckets)
@@ -221,7 +233,10 @@ class _Resolver:
             threshold = parse_number(lat.threshold)
             if threshold not in buckets:
                 self.problems.append(
-                    doc.problem((*path, "latency", "threshold"), f"{lat.threshold} is not one of the declared buckets ({', '.join(fmt(b) for b in buckets)}); a classic histogram can only count requests under a bucket boundary")
+                    doc.problem(
+                        (*path, "latency", "threshold"),
+                        f"{lat.threshold} is not one of the declared buckets ({', '.join(fmt(b) for b in buckets)}); a classic histogram can only count requests under a bucket boundary",
+                    )
                 )
                 return None
             return m.LatencySLI(histogram=_family(parse_selector(lat.histogram)), buckets=buckets, threshold=threshold)
@@ -310,25 +325,46 @@ class _Resolver:
             slo = slos.get(alert.ratio_of)
             if slo is None:
                 known = ", ".join(sorted(slos)) or "none"
-                self.problems.append(doc.problem((*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service (known: {known})"))
+                self.problems.append(
+                    doc.problem((*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service (known: {known})")
+                )
                 return None
             if isinstance(slo.sli, m.RawSLI):
-                self.problems.append(doc.problem((*path, "ratio_of"), f"SLO {alert.ratio_of!r} has a raw SLI: it has no events to take a ratio of; use expr"))
+                self.problems.append(
+                    doc.problem(
+                        (*path, "ratio_of"),
+                        f"SLO {alert.ratio_of!r} has a raw SLI: it has no events to take a ratio of; use expr",
+                    )
+                )
                 return None
             assert not isinstance(slo.sli, m.RawSLI)
             return m.RatioAlert(slo.sli, alert.measure, slo)
         if alert.ratio is not None:
             r = alert.ratio
-            return m.RatioAlert(m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total)), alert.measure, None)
+            return m.RatioAlert(
+                m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total)), alert.measure, None
+            )
         if alert.quantile is not None:
             assert alert.histogram is not None
             hist = _family(parse_selector(alert.histogram))
             if alert.buckets is not None:
                 buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
             else:
-                buckets = next((x.sli.buckets for x in slos.values() if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric), None)
+                buckets = next(
+                    (
+                        x.sli.buckets
+                        for x in slos.values()
+                        if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric
+                    ),
+                    None,
+                )
                 if buckets is None:
-                    self.problems.append(doc.problem((*path, "histogram"), f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them"))
+                    self.problems.append(
+                        doc.problem(
+                            (*path, "histogram"),
+                            f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them",
+                        )
+                    )
             if buckets is None:
                 return None
             return m.QuantileAlert(Decimal(str(alert.quantile)), hist, buckets)
@@ -356,9 +392,9 @@ def _to_minutes(ms: Decimal) -> int:
 
 
 def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
-    if isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None):
-        if not 0 <= value <= 1:
-            return f"a ratio threshold must be between 0% and 100%, got {fmt_percent(value)}"
+    is_ratio = isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
+    if is_ratio and not 0 <= value <= 1:
+        return f"a ratio threshold must be between 0% and 100%, got {fmt_percent(value)}"
     if isinstance(kind, m.QuantileAlert):
         if value <= 0:
             return "a latency threshold must be positive"

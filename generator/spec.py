@@ -198,7 +198,9 @@ class Alert(Strict):
     def _consistent(self) -> Alert:
         kinds = [k for k in ("ratio_of", "ratio", "quantile", "gauge", "expr") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one alert kind of ratio_of, ratio, quantile, gauge or expr (got {', '.join(kinds) or 'none'})")
+            raise ValueError(
+                f"give exactly one alert kind of ratio_of, ratio, quantile, gauge or expr (got {', '.join(kinds) or 'none'})"
+            )
         if self.critical is None and self.warning is None:
             raise ValueError("give at least one level: critical or warning")
         kind = kinds[0]

@@ -49,9 +49,7 @@ def swap_in(staged: Path, out: Path) -> None:
 def read_tree(root: Path) -> Tree:
     if not root.is_dir():
         return {}
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def diff_trees(old: Tree, new: Tree, label: str = "out") -> str:

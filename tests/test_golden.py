@@ -31,7 +31,9 @@ def test_check_reports_a_stale_out_folder_with_a_diff(tmp_path: Path) -> None:
     spec.mkdir()
     (spec / "api.yaml").write_text((REPO / "slo" / "api.yaml").read_text())
     assert slogen("generate", "--spec", str(spec), "--out", str(tmp_path / "out")).returncode == 0
-    (spec / "api.yaml").write_text((REPO / "slo" / "api.yaml").read_text().replace("objective: 99.9%", "objective: 99.5%"))
+    (spec / "api.yaml").write_text(
+        (REPO / "slo" / "api.yaml").read_text().replace("objective: 99.9%", "objective: 99.5%")
+    )
     before = snapshot(tmp_path / "out")
     result = slogen("generate", "--check", "--spec", str(spec), "--out", str(tmp_path / "out"))
     assert result.returncode == 1

@@ -36,7 +36,10 @@ def test_promtool_test_rules_passes(promtool: str, tree: Path) -> None:
 
 def test_every_rules_file_has_a_test_file() -> None:
     for tree in TREES:
-        rules = {p.relative_to(tree / "prometheus/rules").with_suffix("") for p in (tree / "prometheus/rules").rglob("*.yaml")}
+        rules = {
+            p.relative_to(tree / "prometheus/rules").with_suffix("")
+            for p in (tree / "prometheus/rules").rglob("*.yaml")
+        }
         tests = {
             Path(str(p.relative_to(tree / "prometheus/tests")).removesuffix(".test.yaml"))
             for p in (tree / "prometheus/tests").rglob("*.test.yaml")

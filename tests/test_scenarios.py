@@ -14,11 +14,15 @@ from .conftest import REPO, slogen
 
 API = {"job": "api"}
 PAGE = 'ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", service="api", slo="availability", severity="critical"}'
-TICKET = 'ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", service="api", slo="availability", severity="warning"}'
+TICKET = (
+    'ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", service="api", slo="availability", severity="warning"}'
+)
 FIRING_LABELS = '{__name__="ALERTS", alertname="SLOErrorBudgetBurn", alertstate="firing", owner="platform", service="api", severity="%s", slo="availability"}'
 
 
-def requests(healthy_minutes: int, bad_minutes: int, error_ratio: float, after_minutes: int = 0) -> list[dict[str, str]]:
+def requests(
+    healthy_minutes: int, bad_minutes: int, error_ratio: float, after_minutes: int = 0
+) -> list[dict[str, str]]:
     """6,000 requests a minute: a healthy stretch, then `error_ratio` of 5xx, then healthy."""
     per_minute = 6000
     bad = per_minute * error_ratio
@@ -40,12 +44,16 @@ def requests(healthy_minutes: int, bad_minutes: int, error_ratio: float, after_m
     ]
 
 
-def run_promtool(promtool: str, tmp_path: Path, rules: list[str], test: dict[str, Any], eval_interval: str = "1m") -> str:
+def run_promtool(
+    promtool: str, tmp_path: Path, rules: list[str], test: dict[str, Any], eval_interval: str = "1m"
+) -> str:
     for rel in rules:
         shutil.copy(REPO / "out" / "prometheus" / "rules" / rel, tmp_path / Path(rel).name)
     doc = {"rule_files": [Path(r).name for r in rules], "evaluation_interval": eval_interval, "tests": [test]}
     (tmp_path / "scenario.test.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    result = subprocess.run([promtool, "test", "rules", "scenario.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [promtool, "test", "rules", "scenario.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
@@ -141,9 +149,13 @@ def test_a_cache_slo_of_80_percent_cannot_page_and_slogen_says_so(tmp_path: Path
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if "can never fire" in line]
     assert len(warnings) == 4  # two page tiers of each of the two cache SLOs
-    assert warnings[0].startswith("warning: ") and "14.4x the 20% error budget is an error ratio of 288%" in "\n".join(warnings)
+    assert warnings[0].startswith("warning: ") and "14.4x the 20% error budget is an error ratio of 288%" in "\n".join(
+        warnings
+    )
     rules = yaml.safe_load((tmp_path / "out/prometheus/rules/cache/project-list-hit-rate.yaml").read_text())
-    severities = [r["labels"]["severity"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SLOErrorBudgetBurn"]
+    severities = [
+        r["labels"]["severity"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SLOErrorBudgetBurn"
+    ]
     assert severities == ["warning"]
     explained = slogen("explain", "--spec", str(spec), "cache/project-list-hit-rate").stdout
     assert "not generated: critical 1h/5m at 14.4x: can never fire" in explained
@@ -169,7 +181,10 @@ def test_latency_buckets_match_prometheus_3_le_labels(promtool: str, tmp_path: P
                             "expr": 'round(slo:sli_error:ratio_rate5m{slo="render"}, 0.0001)',
                             "eval_time": "20m",
                             "exp_samples": [
-                                {"labels": '{owner="payments", service="checkout", slo="render", tier="1"}', "value": 0.1}
+                                {
+                                    "labels": '{owner="payments", service="checkout", slo="render", tier="1"}',
+                                    "value": 0.1,
+                                }
                             ],
                         }
                     ],
@@ -177,5 +192,7 @@ def test_latency_buckets_match_prometheus_3_le_labels(promtool: str, tmp_path: P
             ],
         }
         (tmp_path / "le.test.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        result = subprocess.run([promtool, "test", "rules", "le.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            [promtool, "test", "rules", "le.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, f"le={le_one}: " + result.stdout + result.stderr

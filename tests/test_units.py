@@ -101,7 +101,9 @@ def test_regex_braces_are_allowed() -> None:
         ("7d", [("14m", "5m", "14.4"), ("1h24m", "7m", "6"), ("5h36m", "28m", "3"), ("16h48m", "1h24m", "1")]),
     ],
 )
-def test_burn_rate_windows_scale_with_the_period_and_keep_their_factors(period: str, expected: list[tuple[str, str, str]]) -> None:
+def test_burn_rate_windows_scale_with_the_period_and_keep_their_factors(
+    period: str, expected: list[tuple[str, str, str]]
+) -> None:
     got = [
         scaled_tier(sev, long_ms, short_ms, share, parse_duration(period))
         for sev, long_ms, short_ms, share in c.BURN_RATE_TIERS

@@ -17,7 +17,7 @@ def explain(model: m.Model, target: str) -> str:
     service = next((s for s in model.services if s.name == service_name), None)
     if service is None:
         raise KeyError(f"no service {service_name!r} (known: {', '.join(s.name for s in model.services)})")
-    items = [*service.slos, *service.alerts]
+    items: list[m.SLO | m.ThresholdAlert] = [*service.slos, *service.alerts]
     chosen = [i for i in items if i.id == item_id] if item_id else items
     if not chosen:
         raise KeyError(f"no SLO or alert {item_id!r} in {service_name} (known: {', '.join(i.id for i in items)})")
@@ -64,7 +64,15 @@ def explain_slo(slo: m.SLO) -> str:
                 fmt_percent(tier.budget_share),
             ]
         )
-    headers = ["severity", "long", "short", "burn rate", "error ratio above", "fires after (total outage)", "budget spent by then"]
+    headers = [
+        "severity",
+        "long",
+        "short",
+        "burn rate",
+        "error ratio above",
+        "fires after (total outage)",
+        "budget spent by then",
+    ]
     lines = head + _indent(table(headers, rows) if rows else "(none)")
     for dropped in slo.dropped:
         t = dropped.tier
@@ -99,7 +107,11 @@ def _sli_text(sli: m.SLI) -> str:
     if isinstance(sli, m.LatencySLI):
         return f"share of {sli.histogram.render()} slower than {fmt(sli.threshold)}s (bad) over all"
     if isinstance(sli, m.RatioSLI):
-        parts = [f"{name} {sel.render()}" for name, sel in (("bad", sli.bad), ("good", sli.good), ("total", sli.total)) if sel]
+        parts = [
+            f"{name} {sel.render()}"
+            for name, sel in (("bad", sli.bad), ("good", sli.good), ("total", sli.total))
+            if sel
+        ]
         return "; ".join(parts)
     return f"raw error ratio {sli.error_ratio}"
 

@@ -35,6 +35,7 @@ def rate(selector: Selector, window_ms: int, extra: tuple[Matcher, ...] = (), by
 
 def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
     """(bad events per second, all events per second) over one window, from raw series."""
+
     # Series of bad events often exist only after the first failure: count them as 0
     # until then, so that the error ratio is 0 and not missing. Only without `by`, where
     # a label-less 0 can stand in for a label-less sum.
@@ -70,10 +71,7 @@ def windowed_error_ratio(slo: m.SLO, window_ms: int) -> str:
     """A window's error ratio from the recorded 5m rates, bad and total summed separately
     (traffic-weighted: a quiet night's errors count as little as its traffic)."""
     w = format_duration(window_ms)
-    return (
-        f"sum_over_time({recorded(c.BAD_RATE, slo)}[{w}])\n/\n"
-        f"sum_over_time({recorded(c.TOTAL_RATE, slo)}[{w}])"
-    )
+    return f"sum_over_time({recorded(c.BAD_RATE, slo)}[{w}])\n/\nsum_over_time({recorded(c.TOTAL_RATE, slo)}[{w}])"
 
 
 def raw_error_ratio(sli: m.RawSLI, window_ms: int) -> str:

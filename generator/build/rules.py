@@ -66,9 +66,13 @@ def build_sli_recordings(slo: m.SLO) -> list[Rule]:
             labels,
         ),
     ]
-    rules += [_record(c.error_ratio(w), q.windowed_error_ratio(slo, w), labels) for w in slo.windows if w != c.BASE_WINDOW_MS]
+    rules += [
+        _record(c.error_ratio(w), q.windowed_error_ratio(slo, w), labels) for w in slo.windows if w != c.BASE_WINDOW_MS
+    ]
     shortest_long = min([t.long_ms for t in slo.tiers] + [d.tier.long_ms for d in slo.dropped])
-    rules.append(_record(c.CURRENT_BURN_RATE, f"{q.recorded(c.error_ratio(shortest_long), slo)} / {fmt(slo.budget)}", labels))
+    rules.append(
+        _record(c.CURRENT_BURN_RATE, f"{q.recorded(c.error_ratio(shortest_long), slo)} / {fmt(slo.budget)}", labels)
+    )
     return rules
 
 

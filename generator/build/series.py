@@ -82,7 +82,10 @@ def ratio_series(sli: m.RatioSLI, rho: Decimal, points: int, by: tuple[str, ...]
         good = example_labels(sli.good, extra=extra)
         if sli.total.matches(sli.good.metric, good):
             rest = example_labels(sli.total, avoid=sli.good, extra=extra)
-            return [counter(sli.good.metric, good, good_rate, points), counter(sli.total.metric, rest, bad_rate, points)]
+            return [
+                counter(sli.good.metric, good, good_rate, points),
+                counter(sli.total.metric, rest, bad_rate, points),
+            ]
         return [
             counter(sli.good.metric, good, good_rate, points),
             counter(sli.total.metric, example_labels(sli.total, extra=extra), total_rate, points),
@@ -95,7 +98,11 @@ def ratio_series(sli: m.RatioSLI, rho: Decimal, points: int, by: tuple[str, ...]
 
 
 def histogram_series(
-    histogram: Selector, buckets: tuple[Decimal, ...], counts: dict[Decimal, Decimal], points: int, by: tuple[str, ...] = ()
+    histogram: Selector,
+    buckets: tuple[Decimal, ...],
+    counts: dict[Decimal, Decimal],
+    points: int,
+    by: tuple[str, ...] = (),
 ) -> list[Series]:
     """Cumulative bucket counters from per-bucket observation rates {upper bound: per minute}."""
     labels = example_labels(histogram, extra={label: GROUP_VALUE for label in by})
@@ -124,7 +131,9 @@ def events_series(sli: m.RatioSLI | m.LatencySLI, rho: Decimal, points: int, by:
     return ratio_series(sli, rho, points, by)
 
 
-def quantile_series(kind: m.QuantileAlert, high: bool, threshold: Decimal, points: int, by: tuple[str, ...]) -> list[Series]:
+def quantile_series(
+    kind: m.QuantileAlert, high: bool, threshold: Decimal, points: int, by: tuple[str, ...]
+) -> list[Series]:
     """All observations in one bucket: strictly above the threshold (high) or at/under it."""
     bounds = list(kind.buckets)
     if high:

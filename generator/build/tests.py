@@ -11,7 +11,7 @@ from typing import Any
 from .. import conventions as c
 from .. import model as m
 from ..promql import Selector
-from ..quantity import fmt, format_duration
+from ..quantity import fmt, fmt_percent, format_duration
 from . import queries as q
 from . import series as sx
 
@@ -98,7 +98,10 @@ def build_slo_tests(slo: m.SLO) -> list[Test]:
 def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
     """(test name, steady error ratio); None is the raw SLI's own erroring series."""
     if isinstance(slo.sli, m.RawSLI):
-        return [("raw SLI: the erroring series fire every burn-rate alert", None), ("raw SLI: the healthy series fire none", Decimal(0))]
+        return [
+            ("raw SLI: the erroring series fire every burn-rate alert", None),
+            ("raw SLI: the healthy series fire none", Decimal(0)),
+        ]
     out: list[tuple[str | None, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
     for severity in c.SEVERITIES:
         tiers = [t for t in slo.tiers if t.severity == severity]
@@ -107,8 +110,12 @@ def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
         lowest = min(t.factor for t in tiers) * slo.budget
         above = min(Decimal(1), lowest * Decimal("1.1"))
         below = lowest * Decimal("0.9")
-        out.append((f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above))
-        out.append((f"{severity}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below))
+        out.append(
+            (f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
+        )
+        out.append(
+            (f"{severity}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below)
+        )
     return out
 
 
@@ -180,11 +187,32 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
     tests: list[Test] = []
     for level in alert.levels:
         fire_value, quiet_value = _probe_values(alert, level)
-        tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it", fire_value, settle))
-        tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, quiet_value)} (just past its threshold) does not fire it", quiet_value, settle))
+        tests.append(
+            _level_test(
+                alert,
+                f"{level.severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it",
+                fire_value,
+                settle,
+            )
+        )
+        tests.append(
+            _level_test(
+                alert,
+                f"{level.severity}: {_describe(alert, quiet_value)} (just past its threshold) does not fire it",
+                quiet_value,
+                settle,
+            )
+        )
         if level.for_ms >= 3 * MINUTE:
             early = level.for_ms - MINUTE
-            tests.append(_level_test(alert, f"{level.severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet", fire_value, early))
+            tests.append(
+                _level_test(
+                    alert,
+                    f"{level.severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet",
+                    fire_value,
+                    early,
+                )
+            )
     healthy = _healthy_value(alert)
     tests.append(_level_test(alert, f"healthy: {_describe(alert, healthy)} fires nothing", healthy, settle))
     tests += build_absent_tests(alert, _threshold_series(alert, healthy, _points(20 * MINUTE)))
@@ -195,6 +223,11 @@ def _describe(alert: m.ThresholdAlert, value: Decimal) -> str:
     kind = alert.kind
     if isinstance(kind, m.QuantileAlert):
         return "every observation " + ("above" if value > 0 else "at or under") + " the threshold"
+    if isinstance(kind, m.RatioAlert):
+        word = "success" if kind.measure == "good" else "error"
+        return f"a steady {word} ratio of {fmt_percent(value)}"
+    if isinstance(kind, m.GaugeAlert) and kind.capacity is not None:
+        return f"{kind.gauge.metric} steady at {fmt_percent(value)} of {kind.capacity.metric}"
     return f"a steady value of {fmt(value)}"
 
 
