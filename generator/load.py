@@ -48,6 +48,7 @@ class Document:
     file: str
     data: Any
     lines: dict[Path_, int] = field(default_factory=dict)
+    spec_path: str = ""  # the same on every machine: <spec folder name>/<relative path>
 
     def line_of(self, path: Path_) -> int:
         """The line of the deepest node on `path` that exists (1-based)."""
@@ -152,7 +153,9 @@ def load_dir(spec_dir: Path, root: Path | None = None) -> list[Document]:
     for path in spec_files(spec_dir):
         display = _display(path, root)
         try:
-            docs.append(read_file(path, display))
+            doc = read_file(path, display)
+            doc.spec_path = f"{spec_dir.name}/{path.relative_to(spec_dir).as_posix()}"
+            docs.append(doc)
         except SpecError as err:
             problems.extend(err.problems)
     if problems:

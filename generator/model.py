@@ -13,8 +13,9 @@ from .promql import Selector
 
 @dataclass(frozen=True)
 class Source:
-    file: str
+    file: str  # as the user named it (for messages)
     line: int
+    spec_path: str  # relative to the spec folder's parent, e.g. slo/api.yaml (for output)
 
 
 @dataclass(frozen=True)

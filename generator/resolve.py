@@ -164,7 +164,7 @@ class _Resolver:
                 resolved_alert = self.alert(doc, spec, alert_id, alert, slo_index)
                 if resolved_alert:
                     alerts.append(resolved_alert)
-        source = m.Source(first_doc.file, first_doc.line_of(("service",)))
+        source = m.Source(first_doc.file, first_doc.line_of(("service",)), first_doc.spec_path)
         return m.Service(
             name=name,
             owner=owner,
@@ -208,7 +208,7 @@ class _Resolver:
         return m.SLO(
             service=spec.service,
             id=slo_id,
-            source=m.Source(doc.file, doc.line_of(path)),
+            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
             objective=objective,
             period_ms=period_ms,
             description=slo.description
@@ -310,7 +310,7 @@ class _Resolver:
             service=spec.service,
             id=alert_id,
             name=c.threshold_alert_name(alert_id),
-            source=m.Source(doc.file, doc.line_of(path)),
+            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
             description=alert.description or "",
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),

@@ -64,3 +64,10 @@ def test_generate_leaves_no_staging_folders(tmp_path: Path) -> None:
     for _ in range(2):
         assert slogen("generate", "--out", str(out)).returncode == 0
     assert sorted(os.listdir(tmp_path)) == ["out"]
+
+
+def test_output_does_not_depend_on_the_working_directory(tmp_path: Path) -> None:
+    """Run from elsewhere with absolute paths: the headers still say slo/api.yaml."""
+    result = slogen("generate", "--spec", str(REPO / "slo"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert snapshot(tmp_path / "out") == snapshot(REPO / "out")

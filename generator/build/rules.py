@@ -19,12 +19,12 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
     for service in model.services:
         for slo in service.slos:
             files[c.rules_file(service.name, slo.id)] = {
-                "source": slo.source.file,
+                "source": slo.source.spec_path,
                 "groups": build_slo_groups(slo, templates),
             }
         for alert in service.alerts:
             files[c.rules_file(service.name, alert.id)] = {
-                "source": alert.source.file,
+                "source": alert.source.spec_path,
                 "groups": [build_threshold_group(alert, templates)],
             }
     return files

@@ -28,7 +28,7 @@ def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
     for service in model.services:
         for slo in service.slos:
             files[c.tests_file(service.name, slo.id)] = {
-                "source": slo.source.file,
+                "source": slo.source.spec_path,
                 "data": _file([c.rules_file(service.name, slo.id)], service.name, build_slo_tests(slo)),
             }
         for alert in service.alerts:
@@ -36,7 +36,7 @@ def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
             if isinstance(alert.kind, m.RatioAlert) and alert.kind.slo is not None:
                 rule_files.append(c.rules_file(service.name, alert.kind.slo.id))
             files[c.tests_file(service.name, alert.id)] = {
-                "source": alert.source.file,
+                "source": alert.source.spec_path,
                 "data": _file(rule_files, service.name, build_threshold_tests(alert)),
             }
     return files
