@@ -23,14 +23,19 @@ check: $(STAMP)
 validate: $(STAMP) tools
 	$(BIN)/slogen validate
 
-# promtool comes from Debian's `prometheus` package (2.42 on bookworm).
+# promtool and prometheus come from Debian's `prometheus` package (2.42 on bookworm),
+# amtool and alertmanager from `prometheus-alertmanager` (0.25). Services are not started.
+DEBS := prometheus prometheus-alertmanager
 tools:
-	@if ! command -v promtool >/dev/null; then \
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing promtool (Debian package prometheus)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "promtool is missing: run 'sudo apt-get install prometheus' (Debian/Ubuntu) or put promtool on PATH" >&2; exit 1; \
+	    echo "missing tools: run 'sudo apt-get install$$missing' (Debian/Ubuntu) or put promtool and amtool on PATH" >&2; exit 1; \
 	  fi; \
 	fi
 

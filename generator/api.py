@@ -11,9 +11,10 @@ from typing import Any
 from . import conventions as c
 from . import model as m
 from . import tools
+from .build import alertmanager as am
 from .build.rules import build_rule_files
 from .build.tests import build_test_files
-from .dump import to_yaml
+from .dump import to_json, to_yaml
 from .load import load_dir
 from .resolve import resolve
 from .write import Tree, diff_trees, read_tree, staging_dir, swap_in, write_tree
@@ -53,6 +54,12 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
         tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
     for rel, item in build_test_files(model).items():
         tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
+    if model.routing is not None:
+        header = c.HEADER.format(source=model.routing.source.spec_path)
+        tree[c.ALERTMANAGER_CONFIG] = to_yaml(am.build_alertmanager_config(model.routing), header)
+        tree[c.ALERTMANAGER_TEMPLATE] = am.template_text(templates)
+        tree[c.ALERTMANAGER_ROUTE_TESTS] = to_yaml(am.build_route_tests(model), header)
+        tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))
     return dict(sorted(tree.items()))
 
 
@@ -91,9 +98,34 @@ def check_tree(root: Path) -> list[str]:
     tests = sorted((root / c.TESTS_DIR).rglob("*.test.yaml"))
     tools.promtool_check_rules(rules)
     tools.promtool_test_rules(tests)
-    return [
+    report = [
         f"promtool check rules: {len(rules)} files OK",
         f"promtool test rules: {len(tests)} files OK",
+    ]
+    config = root / c.ALERTMANAGER_CONFIG
+    if config.is_file():
+        report += check_alertmanager(root)
+    return report
+
+
+def check_alertmanager(root: Path) -> list[str]:
+    """amtool: the config, every expected route, every notification template."""
+    import yaml
+
+    config = root / c.ALERTMANAGER_CONFIG
+    tools.amtool_check_config(config)
+    cases = yaml.safe_load((root / c.ALERTMANAGER_ROUTE_TESTS).read_text())
+    for case in cases:
+        tools.amtool_route_test(config, case["labels"], case["receivers"])
+    data = root / c.ALERTMANAGER_TEMPLATE_DATA
+    glob = str(root / c.ALERTMANAGER_TEMPLATE)
+    names = tools.used_templates(config.read_text())
+    for name in names:
+        tools.amtool_template_render(glob, name, data)
+    return [
+        "amtool check-config: OK",
+        f"amtool config routes test: {len(cases)} label sets routed as the spec says",
+        f"amtool template render: {len(names)} templates OK",
     ]
 
 

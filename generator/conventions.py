@@ -64,6 +64,11 @@ def tests_file(service: str, item: str) -> str:
     return f"{TESTS_DIR}/{service}/{item}.test.yaml"
 
 
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+ALERTMANAGER_TEMPLATE = "alertmanager/templates/slogen.tmpl"
+ALERTMANAGER_ROUTE_TESTS = "alertmanager/tests/routes.yaml"
+ALERTMANAGER_TEMPLATE_DATA = "alertmanager/tests/notification.json"
+
 HEADER = "# generated from {source} by slogen; do not edit\n"
 
 # Multi-window multi-burn-rate alerts (SRE workbook, chapter 5), for a 30-day period.

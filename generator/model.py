@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from .promql import Selector
 
@@ -155,6 +156,57 @@ class Service:
 class Model:
     services: tuple[Service, ...]
     warnings: tuple[str, ...] = ()
+    routing: Routing | None = None
 
     def slos(self) -> list[SLO]:
         return [slo for service in self.services for slo in service.slos]
+
+
+@dataclass(frozen=True)
+class Timing:
+    group_by: tuple[str, ...] | None = None
+    group_wait: str | None = None
+    group_interval: str | None = None
+    repeat_interval: str | None = None
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    kind: str  # pagerduty | slack | email | webhook
+    config: Any  # the spec's frozen receiver config
+
+
+@dataclass(frozen=True)
+class Route:
+    severities: tuple[str, ...]
+    match: tuple[tuple[str, str], ...]
+    receivers: tuple[str, ...]
+    timing: Timing
+    mute_time_intervals: tuple[str, ...] = ()
+    active_time_intervals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """A service whose alerts go to its own receivers instead of the default routes."""
+
+    service: str
+    receivers: tuple[tuple[str, tuple[str, ...]], ...]  # (severity, receivers)
+
+
+@dataclass(frozen=True)
+class Routing:
+    source: Source
+    receivers: tuple[Receiver, ...]
+    routes: tuple[Route, ...]
+    service_routes: tuple[ServiceRoute, ...]
+    summary: tuple[str, Timing] | None
+    defaults: Timing
+    time_intervals: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+    smtp: Any  # spec.Smtp | None
+    resolve_timeout: str
+    grafana_url: str | None = None
+
+    def receiver(self, name: str) -> Receiver:
+        return next(r for r in self.receivers if r.name == name)

@@ -9,7 +9,7 @@ import types
 import typing
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,44 +20,74 @@ from .errors import Problem, SpecError
 from .load import Document, Path_
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
+from .resolve_routing import is_routing_file, resolve_routing
 
+SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 
 
 def resolve(docs: list[Document]) -> m.Model:
     problems: list[Problem] = []
     parsed: list[tuple[Document, s.ServiceFile]] = []
+    routing_docs: list[tuple[Document, s.RoutingFile]] = []
     for doc in docs:
         try:
-            parsed.append((doc, validate(doc)))
+            if is_routing_file(doc.data):
+                routing_docs.append((doc, validate(doc, s.RoutingFile)))
+            else:
+                parsed.append((doc, validate(doc, s.ServiceFile)))
         except SpecError as err:
             problems.extend(err.problems)
+    for doc, _ in routing_docs[1:]:
+        problems.append(
+            doc.problem((), f"a second routing file: receivers and routes already come from {routing_docs[0][0].file}")
+        )
     if problems:
         raise SpecError(problems)
     resolver = _Resolver()
     services = resolver.services(parsed)
+    routing = None
+    if routing_docs:
+        doc, spec = routing_docs[0]
+        routing = resolve_routing(doc, spec, services, parsed, resolver.problems, resolver.warnings)
+    else:
+        for doc, service in parsed:
+            if service.routing is not None:
+                resolver.problems.append(
+                    doc.problem(
+                        ("routing",),
+                        "routing: names receivers, but there is no routing file (slo/alerting.yaml) that declares them",
+                    )
+                )
     if resolver.problems:
         raise SpecError(resolver.problems)
-    return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)))
+    return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing)
 
 
 # --- validation: pydantic errors with file, line and path ---------------------------
 
 
-def validate(doc: Document) -> s.ServiceFile:
+def validate(doc: Document, model: type[SpecT]) -> SpecT:
     if not isinstance(doc.data, dict):
-        raise SpecError([doc.problem((), "the file must be a mapping with version, service and slos")])
+        raise SpecError(
+            [
+                doc.problem(
+                    (),
+                    "the file must be a mapping: a service (version, service, slos) or the routing (version, receivers, routes)",
+                )
+            ]
+        )
     try:
-        return s.ServiceFile.model_validate(doc.data)
+        return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError([_problem(doc, err) for err in exc.errors()]) from None
+        raise SpecError([_problem(doc, err, model) for err in exc.errors()]) from None
 
 
-def _problem(doc: Document, err: Any) -> Problem:
+def _problem(doc: Document, err: Any, root: type[BaseModel]) -> Problem:
     path = _data_path(doc.data, err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_fields(path[:-1])
+        allowed = _allowed_fields(root, path[:-1])
         hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
         return doc.problem(path, f"unknown field{hint}")
     if kind == "missing":
@@ -89,8 +119,8 @@ def _data_path(data: Any, loc: Iterable[str | int]) -> Path_:
     return tuple(path)
 
 
-def _allowed_fields(path: Path_) -> list[str]:
-    model: Any = s.ServiceFile
+def _allowed_fields(root: type[BaseModel], path: Path_) -> list[str]:
+    model: Any = root
     for part in path:
         model = _field_type(model, part)
         if model is None:

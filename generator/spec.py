@@ -6,7 +6,9 @@ as written, and `resolve` turns them into the model.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+import zoneinfo
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -235,6 +237,215 @@ class ServiceFile(Strict):
     labels: Labels = {}
     slos: dict[Id, SLO] = {}
     alerts: dict[Id, Alert] = {}
+    routing: ServiceRouting | None = None
+
+
+# --- routing: slo/alerting.yaml ----------------------------------------------------------
+
+# Fields that would hold a secret inline, and the *_file field to use instead.
+INLINE_SECRETS = {
+    "api_url": "api_url_file",
+    "routing_key": "routing_key_file",
+    "service_key": "service_key_file",
+    "auth_password": "auth_password_file",
+    "auth_secret": "auth_secret_file",
+    "password": "auth_password_file",
+    "token": "a *_file field",
+}
+_SECRET_VALUE = re.compile(
+    r"hooks\.slack\.com/services/|[?&](?:token|key|secret|password|sig)=|^[0-9a-f]{32}$|://[^/\s:@]+:[^/\s@]+@",
+    re.IGNORECASE,
+)
+
+
+def no_inline_secret(value: str) -> str:
+    if _SECRET_VALUE.search(value):
+        raise ValueError("this looks like a secret: put it in a file and reference the file (a *_file field)")
+    return value
+
+
+class _NoSecrets(Strict):
+    """Refuses inline secret fields by name, with the *_file field to use instead."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_inline(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key, instead in INLINE_SECRETS.items():
+                if key in data:
+                    raise ValueError(f"inline secret {key!r}: put it in a file and set {instead} instead")
+        return data
+
+
+PlainText = Annotated[str, AfterValidator(no_inline_secret)]
+FilePath = Annotated[str, Field(min_length=1)]
+
+
+class PagerDuty(_NoSecrets):
+    routing_key_file: FilePath
+    severity: str | None = None  # defaults to the alert's severity label
+    send_resolved: bool = True
+
+
+class Slack(_NoSecrets):
+    api_url_file: FilePath
+    channel: PlainText
+    mention: PlainText | None = None  # e.g. <!subteam^ID> or @here, prepended to critical messages
+    send_resolved: bool = True
+
+
+class Email(_NoSecrets):
+    to: PlainText
+    from_: PlainText | None = Field(default=None, alias="from")
+    smarthost: PlainText | None = None
+    auth_username: PlainText | None = None
+    auth_password_file: FilePath | None = None
+    require_tls: bool | None = None
+    send_resolved: bool = False
+
+
+class Webhook(_NoSecrets):
+    url: PlainText
+    send_resolved: bool = True
+    max_alerts: int = Field(default=0, ge=0)
+
+
+class Receiver(Strict):
+    pagerduty: PagerDuty | None = None
+    slack: Slack | None = None
+    email: Email | None = None
+    webhook: Webhook | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Receiver:
+        kinds = [k for k in ("pagerduty", "slack", "email", "webhook") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"give exactly one of pagerduty, slack, email and webhook (got {', '.join(kinds) or 'none'})"
+            )
+        return self
+
+
+class Timing(Strict):
+    group_by: list[LabelName] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+
+class Route(Timing):
+    """Alerts of these severities (and labels) go to these receivers."""
+
+    severity: list[Literal["critical", "warning"]] = Field(min_length=1)
+    match: dict[LabelName, LabelValue] = {}
+    receivers: list[Id] = Field(min_length=1)
+    mute_time_intervals: list[Id] = []
+    active_time_intervals: list[Id] = []
+
+
+class Summary(Timing):
+    """Every alert also reaches this receiver, grouped coarsely, at most once a day."""
+
+    receiver: Id
+
+
+def _hhmm(value: str) -> str:
+    if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", value):
+        raise ValueError(f"not a time of day HH:MM (00:00 to 24:00): {value!r}")
+    return value
+
+
+_HHMM = Annotated[str, AfterValidator(_hhmm)]
+
+
+class TimeRange(Strict):
+    start_time: _HHMM
+    end_time: _HHMM
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRange:
+        if self.start_time >= self.end_time:
+            raise ValueError(
+                f"start_time {self.start_time} must come before end_time {self.end_time} "
+                f"(a range over midnight is two ranges: {self.start_time}-24:00 and 00:00-{self.end_time})"
+            )
+        return self
+
+
+def _range_of(pattern: str, what: str, example: str) -> Any:
+    compiled = re.compile(rf"^{pattern}(:{pattern})?$")
+
+    def check(value: str) -> str:
+        if not compiled.match(str(value)):
+            raise ValueError(f"not a {what} or a range of them, such as {example}: {value!r}")
+        return str(value)
+
+    return Annotated[str | int, AfterValidator(check)]
+
+
+_WEEKDAYS = _range_of("(monday|tuesday|wednesday|thursday|friday|saturday|sunday)", "weekday", "monday:friday")
+_DAYS = _range_of("-?([1-9]|[12][0-9]|3[01])", "day of the month", "1:7 or -1")
+_MONTHS = _range_of(
+    "(january|february|march|april|may|june|july|august|september|october|november|december|[1-9]|1[0-2])",
+    "month",
+    "january:march",
+)
+_YEARS = _range_of("[0-9]{4}", "year", "2026:2027")
+
+
+class TimeInterval(Strict):
+    """One Alertmanager time interval (all given fields must match)."""
+
+    times: list[TimeRange] = []
+    weekdays: list[_WEEKDAYS] = []  # type: ignore[valid-type]
+    days_of_month: list[_DAYS] = []  # type: ignore[valid-type]
+    months: list[_MONTHS] = []  # type: ignore[valid-type]
+    years: list[_YEARS] = []  # type: ignore[valid-type]
+    location: str | None = None
+
+    @model_validator(mode="after")
+    def _location(self) -> TimeInterval:
+        if self.location is not None:
+            try:
+                zoneinfo.ZoneInfo(self.location)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"unknown time zone {self.location!r} (use an IANA name such as Europe/Berlin)"
+                ) from None
+        return self
+
+
+class Smtp(_NoSecrets):
+    smarthost: PlainText
+    from_: PlainText = Field(alias="from")
+    auth_username: PlainText | None = None
+    auth_password_file: FilePath | None = None
+    require_tls: bool = True
+
+
+class Links(Strict):
+    grafana_url: PlainText | None = None  # base of dashboard links in notifications
+
+
+class RoutingFile(Strict):
+    """`slo/alerting.yaml`: receivers, routes and the daily summary."""
+
+    version: Literal[1]
+    smtp: Smtp | None = None
+    resolve_timeout: Duration = "5m"
+    defaults: Timing = Timing()
+    receivers: dict[Id, Receiver] = Field(min_length=1)
+    routes: list[Route] = Field(min_length=1)
+    summary: Summary | None = None
+    time_intervals: dict[Id, list[TimeInterval]] = {}
+
+
+class ServiceRouting(Strict):
+    """A service's own receivers per severity, in place of the default routes."""
+
+    critical: list[Id] = []
+    warning: list[Id] = []
 
 
 RawSLI.model_rebuild()
+ServiceFile.model_rebuild()

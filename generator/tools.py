@@ -3,6 +3,7 @@ a clear message when a binary is missing."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from .errors import CheckFailed, ToolMissing
 
 INSTALL_HINT = {
     "promtool": "install it with `apt-get install prometheus` (Debian) or put Prometheus' promtool on PATH",
+    "amtool": "install it with `apt-get install prometheus-alertmanager` (Debian) or put amtool on PATH",
 }
 
 
@@ -52,3 +54,25 @@ def promtool_test_rules(files: list[Path], cwd: Path | None = None) -> str:
     if not files:
         return ""
     return check("promtool", ["test", "rules", *map(str, files)], "promtool test rules", cwd)
+
+
+def amtool_check_config(config: Path) -> str:
+    return check("amtool", ["check-config", str(config)], "amtool check-config")
+
+
+def amtool_route_test(config: Path, labels: dict[str, str], receivers: list[str]) -> None:
+    args = [f"--config.file={config}", f"--verify.receivers={','.join(receivers)}"]
+    args += [f"{k}={v}" for k, v in sorted(labels.items())]
+    result = run("amtool", ["config", "routes", "test", *args])
+    if result.returncode != 0:
+        raise CheckFailed(f"amtool config routes test: {labels} should reach {','.join(receivers)}:\n{result.output}")
+
+
+def used_templates(config_text: str) -> list[str]:
+    """The named templates an Alertmanager config calls, each once, sorted."""
+    return sorted(set(re.findall(r'{{-?\s*template\s+\\?"([^"\\]+)\\?"', config_text)))
+
+
+def amtool_template_render(glob: str, name: str, data: Path) -> str:
+    args = [f"--template.glob={glob}", f'--template.text={{{{ template "{name}" . }}}}', f"--template.data={data}"]
+    return check("amtool", ["template", "render", *args], f"amtool template render {name}")

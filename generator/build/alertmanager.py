@@ -1,0 +1,240 @@
+"""Alertmanager 0.25 configuration, notification templates and route tests from the
+routing model. Secrets are only ever referenced by file."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from .. import conventions as c
+from .. import model as m
+from ..promql import quote
+
+BLACKHOLE = "slogen-blackhole"  # root receiver: only alerts no route takes end here
+DEFAULT_TIMING = m.Timing(
+    group_by=("alertname", c.LABEL_SERVICE, c.LABEL_SLO), group_wait="30s", group_interval="5m", repeat_interval="4h"
+)
+SUMMARY_TIMING = m.Timing(group_by=(c.LABEL_OWNER,), group_wait="5m", group_interval="1d", repeat_interval="1d")
+TEMPLATE_NAME = "slogen.tmpl"
+
+
+def template_text(override: Path | None = None) -> bytes:
+    """The notification templates: the user's override if there is one, else ours."""
+    if override is not None and (override / "alertmanager" / TEMPLATE_NAME).is_file():
+        return (override / "alertmanager" / TEMPLATE_NAME).read_bytes()
+    return (files("generator.templates") / "alertmanager" / TEMPLATE_NAME).read_bytes()
+
+
+def matcher(name: str, values: tuple[str, ...] | list[str], negate: bool = False) -> str:
+    """`severity="critical"` or `severity=~"critical|warning"` (values are ids, no regex)."""
+    if len(values) == 1:
+        return f"{name}{'!=' if negate else '='}{quote(values[0])}"
+    return f"{name}{'!~' if negate else '=~'}{quote('|'.join(values))}"
+
+
+def _timing(timing: m.Timing, base: m.Timing | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
+        value = getattr(timing, key)
+        if value is None and base is not None:
+            value = getattr(base, key)
+        if value is not None:
+            out[key] = list(value) if key == "group_by" else value
+    return out
+
+
+def build_routes(routing: m.Routing) -> list[dict[str, Any]]:
+    """Flat child routes, all `continue: true`, so an alert reaches every receiver whose
+    route matches: the summary first, then a service's own receivers or the defaults."""
+    routes: list[dict[str, Any]] = []
+    if routing.summary is not None:
+        receiver, timing = routing.summary
+        routes.append({"receiver": receiver, **_timing(timing, SUMMARY_TIMING), "continue": True})
+    owned: dict[str, list[str]] = {}  # severity -> services that route it themselves
+    for service_route in routing.service_routes:
+        for severity, receivers in service_route.receivers:
+            if not receivers:
+                continue
+            owned.setdefault(severity, []).append(service_route.service)
+            for receiver in receivers:
+                routes.append(
+                    {
+                        "receiver": receiver,
+                        "matchers": [
+                            matcher(c.LABEL_SERVICE, [service_route.service]),
+                            matcher(c.LABEL_SEVERITY, [severity]),
+                        ],
+                        "continue": True,
+                    }
+                )
+    for route in routing.routes:
+        for severity in route.severities:
+            for receiver in route.receivers:
+                matchers = [matcher(c.LABEL_SEVERITY, [severity])]
+                matchers += [matcher(k, [v]) for k, v in route.match]
+                if owned.get(severity):
+                    matchers.append(matcher(c.LABEL_SERVICE, sorted(owned[severity]), negate=True))
+                entry: dict[str, Any] = {"receiver": receiver, "matchers": matchers, **_timing(route.timing)}
+                if route.mute_time_intervals:
+                    entry["mute_time_intervals"] = list(route.mute_time_intervals)
+                if route.active_time_intervals:
+                    entry["active_time_intervals"] = list(route.active_time_intervals)
+                entry["continue"] = True
+                routes.append(entry)
+    return routes
+
+
+def build_receiver(receiver: m.Receiver, routing: m.Routing) -> dict[str, Any]:
+    cfg = receiver.config
+    if receiver.kind == "pagerduty":
+        pd: dict[str, Any] = {
+            "routing_key_file": cfg.routing_key_file,
+            "send_resolved": cfg.send_resolved,
+            "severity": cfg.severity
+            or '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+            "description": '{{ template "slogen.pagerduty.description" . }}',
+            "details": {
+                "summary": '{{ template "slogen.pagerduty.details" . }}',
+                "service": "{{ .CommonLabels.service }}",
+                "slo": "{{ .CommonLabels.slo }}",
+                "severity": "{{ .CommonLabels.severity }}",
+            },
+        }
+        return {"name": receiver.name, "pagerduty_configs": [pd]}
+    if receiver.kind == "slack":
+        text = '{{ template "slogen.slack.text" . }}'
+        if cfg.mention:
+            text = f'{{{{ if eq .CommonLabels.severity "critical" }}}}{cfg.mention} {{{{ end }}}}' + text
+        slack = {
+            "api_url_file": cfg.api_url_file,
+            "channel": cfg.channel,
+            "send_resolved": cfg.send_resolved,
+            "title": '{{ template "slogen.slack.title" . }}',
+            "text": text,
+        }
+        return {"name": receiver.name, "slack_configs": [slack]}
+    if receiver.kind == "email":
+        email: dict[str, Any] = {"to": cfg.to, "send_resolved": cfg.send_resolved}
+        for key, value in (
+            ("from", cfg.from_),
+            ("smarthost", cfg.smarthost),
+            ("auth_username", cfg.auth_username),
+            ("auth_password_file", cfg.auth_password_file),
+            ("require_tls", cfg.require_tls),
+        ):
+            if value is not None:
+                email[key] = value
+        email["headers"] = {"Subject": '{{ template "slogen.email.subject" . }}'}
+        email["html"] = '{{ template "slogen.email.html" . }}'
+        email["text"] = '{{ template "slogen.email.text" . }}'
+        return {"name": receiver.name, "email_configs": [email]}
+    hook = {"url": cfg.url, "send_resolved": cfg.send_resolved, "max_alerts": cfg.max_alerts}
+    return {"name": receiver.name, "webhook_configs": [hook]}
+
+
+def build_alertmanager_config(routing: m.Routing) -> dict[str, Any]:
+    config: dict[str, Any] = {"global": {"resolve_timeout": routing.resolve_timeout}}
+    if routing.smtp is not None:
+        smtp = routing.smtp
+        config["global"]["smtp_smarthost"] = smtp.smarthost
+        config["global"]["smtp_from"] = smtp.from_
+        if smtp.auth_username:
+            config["global"]["smtp_auth_username"] = smtp.auth_username
+        if smtp.auth_password_file:
+            config["global"]["smtp_auth_password_file"] = smtp.auth_password_file
+        config["global"]["smtp_require_tls"] = smtp.require_tls
+    config["templates"] = ["templates/*.tmpl"]
+    config["route"] = {
+        "receiver": BLACKHOLE,
+        **_timing(routing.defaults, DEFAULT_TIMING),
+        "routes": build_routes(routing),
+    }
+    config["inhibit_rules"] = [
+        {
+            "source_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_CRITICAL])],
+            "target_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_WARNING])],
+            "equal": [c.LABEL_SERVICE, c.LABEL_SLO],
+        }
+    ]
+    if routing.time_intervals:
+        config["time_intervals"] = [
+            {"name": name, "time_intervals": list(ranges)} for name, ranges in routing.time_intervals
+        ]
+    config["receivers"] = [{"name": BLACKHOLE}] + [build_receiver(r, routing) for r in routing.receivers]
+    return config
+
+
+# --- expected routing, read straight from the spec (checked against the config by amtool)
+
+
+def expected_receivers(routing: m.Routing, labels: dict[str, str]) -> list[str]:
+    """Who gets an alert with these labels, as the spec says it: the summary, then the
+    service's own receivers for its severity, or else every matching default route's."""
+    out: list[str] = []
+    if routing.summary is not None:
+        out.append(routing.summary[0])
+    severity = labels.get(c.LABEL_SEVERITY, "")
+    own = next((r for r in routing.service_routes if r.service == labels.get(c.LABEL_SERVICE)), None)
+    own_receivers = dict(own.receivers).get(severity, ()) if own else ()
+    if own_receivers:
+        return out + list(own_receivers)
+    for route in routing.routes:
+        if severity in route.severities and all(labels.get(k) == v for k, v in route.match):
+            out += list(route.receivers)
+    return out or [BLACKHOLE]
+
+
+def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
+    """One label set per generated alert rule and severity (the labels routing sees)."""
+    from .rules import with_severity
+
+    out: list[dict[str, str]] = []
+    for service in model.services:
+        for slo in service.slos:
+            for severity in sorted({t.severity for t in slo.tiers}):
+                out.append({"alertname": c.ALERT_BURN_RATE, **with_severity(slo, severity)})
+            out.append({"alertname": c.ALERT_ABSENT, **with_severity(slo, c.SEVERITY_WARNING)})
+        for alert in service.alerts:
+            for level in alert.levels:
+                out.append({"alertname": alert.name, **with_severity(alert, level.severity)})
+    return out
+
+
+def build_route_tests(model: m.Model) -> list[dict[str, Any]]:
+    assert model.routing is not None
+    return [
+        {"labels": labels, "receivers": expected_receivers(model.routing, labels)} for labels in alert_label_sets(model)
+    ]
+
+
+def build_notification_data(model: m.Model) -> dict[str, Any]:
+    """Template data for `amtool template render`: one firing alert of the first SLO."""
+    from .rules import build_slo_groups
+
+    slo = next(iter(model.slos()), None)
+    alerts = []
+    if slo is not None:
+        rule = next(r for g in build_slo_groups(slo) for r in g["rules"] if r.get("alert"))
+        annotations = {k: v.replace('{{ printf "%.1f" $value }}', "15.2") for k, v in rule["annotations"].items()}
+        alerts.append(
+            {
+                "status": "firing",
+                "labels": {"alertname": rule["alert"], **rule["labels"]},
+                "annotations": annotations,
+                "startsAt": "2026-01-01T00:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example/graph",
+                "fingerprint": "0000000000000001",
+            }
+        )
+    common = alerts[0]["labels"] if alerts else {}
+    return {
+        "receiver": "example",
+        "status": "firing",
+        "alerts": alerts,
+        "groupLabels": {},
+        "commonLabels": common,
+        "commonAnnotations": alerts[0]["annotations"] if alerts else {},
+        "externalURL": "http://alertmanager.example",
+    }

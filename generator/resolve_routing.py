@@ -1,0 +1,176 @@
+"""slo/alerting.yaml and the services' `routing:` -> the routing model, with cross-checks
+against the alerts that the services generate (labels that exist, receivers in use)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import conventions as c
+from . import model as m
+from . import spec as s
+from .errors import Problem
+from .load import Document, Path_
+from .quantity import format_duration, parse_duration
+
+
+def is_routing_file(data: Any) -> bool:
+    return isinstance(data, dict) and "service" not in data and ("receivers" in data or "routes" in data)
+
+
+def resolve_routing(
+    doc: Document,
+    spec: s.RoutingFile,
+    services: tuple[m.Service, ...],
+    service_specs: list[tuple[Document, s.ServiceFile]],
+    problems: list[Problem],
+    warnings: list[str],
+) -> m.Routing:
+    names = set(spec.receivers)
+    used: set[str] = set()
+    intervals = set(spec.time_intervals)
+    labels = alert_labels(services)
+
+    routes = []
+    for i, route in enumerate(spec.routes):
+        path: Path_ = ("routes", i)
+        for j, name in enumerate(route.receivers):
+            _known(doc, (*path, "receivers", j), name, names, problems)
+            used.add(name)
+        for field in ("mute_time_intervals", "active_time_intervals"):
+            for j, name in enumerate(getattr(route, field)):
+                if name not in intervals:
+                    problems.append(
+                        doc.problem((*path, field, j), f"unknown time interval {name!r} (known: {_list(intervals)})")
+                    )
+        for key, value in route.match.items():
+            if key not in labels:
+                problems.append(
+                    doc.problem(
+                        (*path, "match", key),
+                        f"no generated alert carries the label {key!r}, so this route could never match (labels: {_list(labels)})",
+                    )
+                )
+            elif value not in labels[key]:
+                warnings.append(
+                    f"{doc.file}:{doc.line_of((*path, 'match', key))}: {'.'.join(map(str, (*path, 'match', key)))}: "
+                    f"no generated alert has {key}={value!r} yet (values: {_list(labels[key])})"
+                )
+        routes.append(
+            m.Route(
+                severities=tuple(route.severity),
+                match=tuple(sorted(route.match.items())),
+                receivers=tuple(route.receivers),
+                timing=_timing(route),
+                mute_time_intervals=tuple(route.mute_time_intervals),
+                active_time_intervals=tuple(route.active_time_intervals),
+            )
+        )
+
+    summary = None
+    if spec.summary is not None:
+        _known(doc, ("summary", "receiver"), spec.summary.receiver, names, problems)
+        used.add(spec.summary.receiver)
+        summary = (spec.summary.receiver, _timing(spec.summary))
+
+    service_routes = []
+    for sdoc, sspec in service_specs:
+        if sspec.routing is None:
+            continue
+        pairs = []
+        for severity in c.SEVERITIES:
+            chosen = getattr(sspec.routing, severity)
+            for j, name in enumerate(chosen):
+                _known(sdoc, ("routing", severity, j), name, names, problems, where=f" in {doc.file}")
+                used.add(name)
+            pairs.append((severity, tuple(chosen)))
+        service_routes.append(m.ServiceRoute(sspec.service, tuple(pairs)))
+
+    receivers = []
+    for name, receiver in sorted(spec.receivers.items()):
+        rpath: Path_ = ("receivers", name)
+        if name not in used:
+            problems.append(doc.problem(rpath, "no route, summary or service sends alerts to this receiver"))
+        kind = next(k for k in ("pagerduty", "slack", "email", "webhook") if getattr(receiver, k) is not None)
+        config = getattr(receiver, kind)
+        if kind == "email":
+            if config.smarthost is None and spec.smtp is None:
+                problems.append(
+                    doc.problem(
+                        (*rpath, "email"),
+                        "no smarthost: set email.smarthost here or smtp.smarthost at the top of the file",
+                    )
+                )
+            if config.from_ is None and spec.smtp is None:
+                problems.append(
+                    doc.problem((*rpath, "email"), "no sender: set email.from here or smtp.from at the top of the file")
+                )
+        receivers.append(m.Receiver(name, kind, config))
+
+    for name, ranges in spec.time_intervals.items():
+        if not ranges:
+            problems.append(doc.problem(("time_intervals", name), "a time interval needs at least one range"))
+
+    return m.Routing(
+        source=m.Source(doc.file, 1, doc.spec_path),
+        receivers=tuple(receivers),
+        routes=tuple(routes),
+        service_routes=tuple(sorted(service_routes, key=lambda r: r.service)),
+        summary=summary,
+        defaults=_timing(spec.defaults),
+        time_intervals=tuple(
+            (name, tuple(r.model_dump(exclude_defaults=True, by_alias=True) for r in ranges))
+            for name, ranges in sorted(spec.time_intervals.items())
+        ),
+        smtp=spec.smtp,
+        resolve_timeout=format_duration(parse_duration(spec.resolve_timeout)),
+    )
+
+
+def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
+    """Every label key (with its known values) that some generated alert carries."""
+    from .build import queries as q
+
+    out: dict[str, set[str]] = {"alertname": set(), c.LABEL_SEVERITY: set(c.SEVERITIES)}
+    for service in services:
+        for slo in service.slos:
+            _add(out, slo.label_dict())
+            out["alertname"] |= {c.ALERT_BURN_RATE, c.ALERT_ABSENT}
+            for selector in q.absent_selectors(slo):
+                _add(out, selector.equality_labels())
+        for alert in service.alerts:
+            _add(out, alert.label_dict())
+            out["alertname"] |= {alert.name, c.ALERT_ABSENT}
+            for label in alert.by:
+                out.setdefault(label, set())
+            for selector in q.absent_selectors(alert):
+                _add(out, selector.equality_labels())
+    return out
+
+
+def _add(out: dict[str, set[str]], labels: dict[str, str]) -> None:
+    for key, value in labels.items():
+        out.setdefault(key, set()).add(value)
+
+
+def _known(
+    doc: Document, path: tuple[str | int, ...], name: str, names: set[str], problems: list[Problem], where: str = ""
+) -> None:
+    if name not in names:
+        problems.append(doc.problem(path, f"unknown receiver {name!r}{where} (known: {_list(names)})"))
+
+
+def _list(items: Any) -> str:
+    return ", ".join(sorted(items)) or "none"
+
+
+def _canonical(duration: str | None) -> str | None:
+    return format_duration(parse_duration(duration)) if duration else None
+
+
+def _timing(spec: s.Timing) -> m.Timing:
+    return m.Timing(
+        group_by=tuple(spec.group_by) if spec.group_by is not None else None,
+        group_wait=_canonical(spec.group_wait),
+        group_interval=_canonical(spec.group_interval),
+        repeat_interval=_canonical(spec.repeat_interval),
+    )

@@ -1,0 +1,117 @@
+"""Real servers on 127.0.0.1 for the tests: Debian's prometheus and alertmanager binaries
+started on free ports with a temporary data folder, stopped and cleaned up afterwards.
+A server that does not come up fails the test with its log."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def binary(*names: str) -> str:
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise AssertionError(f"none of {names} is installed: run `make test` (installs Debian's prometheus packages)")
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+            return json.load(response)
+
+    def post(self, path: str, payload: Any) -> Any:
+        request = urllib.request.Request(
+            self.url + path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            return json.loads(body) if body else None
+
+
+def wait_until(condition: Any, timeout: float, what: str, server: Server | None = None, interval: float = 0.2) -> Any:
+    """Poll `condition()` until it returns something truthy; fail with the server log."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = condition()
+        except (urllib.error.URLError, ConnectionError, OSError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        if server is not None and server.process.poll() is not None:
+            break
+        time.sleep(interval)
+    log = f"\n--- {server.name} log ---\n{server.logs()}" if server else ""
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r}){log}")
+
+
+@contextlib.contextmanager
+def run_server(
+    name: str, command: list[str], url: str, workdir: Path, ready_path: str = "/-/ready"
+) -> Iterator[Server]:
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
+    server = Server(name, url, process, log)
+    try:
+
+        def ready() -> bool:
+            with urllib.request.urlopen(url + ready_path, timeout=2) as response:
+                return bool(response.status == 200)
+
+        wait_until(ready, 30, f"{name} to be ready at {url}", server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
+    port = free_port()
+    data = workdir / "alertmanager-data"
+    data.mkdir(exist_ok=True)
+    command = [
+        binary("prometheus-alertmanager", "alertmanager"),
+        f"--config.file={config}",
+        f"--storage.path={data}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--cluster.listen-address=",  # no gossip: a single instance on loopback
+    ]
+    with run_server("alertmanager", command, f"http://{LOOPBACK}:{port}", workdir) as server:
+        yield server
