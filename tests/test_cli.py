@@ -50,3 +50,17 @@ def test_schema_is_json_schema_for_the_spec() -> None:
     assert set(schema["required"]) == {"version", "service"}
     assert schema["additionalProperties"] is False
     assert "SLO" in schema["$defs"] and "for" in schema["$defs"]["Level"]["properties"]
+
+
+def test_explain_says_who_gets_each_alert_through_which_route() -> None:
+    text = slogen("explain", "api/availability").stdout
+    block = text[text.index("routing (slo/alerting.yaml):") :]
+    assert "SLOErrorBudgetBurn critical:\n      -> platform-email     via summary" in block
+    assert "-> oncall-pager       via routes[0] (severity critical)" in block
+    assert "inhibited while a critical alert of api/availability fires" in block
+
+
+def test_explain_shows_a_service_routing_its_own_alerts() -> None:
+    text = slogen("explain", "--spec", "tests/cases/routing/slo", "checkout/availability").stdout
+    assert "-> payments-pager     via the routing of service checkout (critical)" in text
+    assert "only in business-hours" in text

@@ -168,21 +168,30 @@ def build_alertmanager_config(routing: m.Routing) -> dict[str, Any]:
 # --- expected routing, read straight from the spec (checked against the config by amtool)
 
 
-def expected_receivers(routing: m.Routing, labels: dict[str, str]) -> list[str]:
-    """Who gets an alert with these labels, as the spec says it: the summary, then the
-    service's own receivers for its severity, or else every matching default route's."""
-    out: list[str] = []
+def route_receivers(routing: m.Routing, labels: dict[str, str]) -> list[tuple[str, str]]:
+    """Who gets an alert with these labels, and why, as the spec says it: the summary,
+    then the service's own receivers for its severity, or else every matching route's."""
+    out: list[tuple[str, str]] = []
     if routing.summary is not None:
-        out.append(routing.summary[0])
+        out.append((routing.summary[0], "summary (every alert, at most one email a day per group)"))
     severity = labels.get(c.LABEL_SEVERITY, "")
-    own = next((r for r in routing.service_routes if r.service == labels.get(c.LABEL_SERVICE)), None)
+    service = labels.get(c.LABEL_SERVICE, "")
+    own = next((r for r in routing.service_routes if r.service == service), None)
     own_receivers = dict(own.receivers).get(severity, ()) if own else ()
     if own_receivers:
-        return out + list(own_receivers)
-    for route in routing.routes:
+        return out + [(name, f"the routing of service {service} ({severity})") for name in own_receivers]
+    for i, route in enumerate(routing.routes):
         if severity in route.severities and all(labels.get(k) == v for k, v in route.match):
-            out += list(route.receivers)
-    return out or [BLACKHOLE]
+            extra = "".join(f", {k}={v}" for k, v in route.match)
+            timing = "".join(f", muted in {t}" for t in route.mute_time_intervals)
+            timing += "".join(f", only in {t}" for t in route.active_time_intervals)
+            why = f"routes[{i}] (severity {'|'.join(route.severities)}{extra}{timing})"
+            out += [(name, why) for name in route.receivers]
+    return out or [(BLACKHOLE, "no route matches: dropped")]
+
+
+def expected_receivers(routing: m.Routing, labels: dict[str, str]) -> list[str]:
+    return [name for name, _ in route_receivers(routing, labels)]
 
 
 def alert_label_sets(model: m.Model) -> list[dict[str, str]]:

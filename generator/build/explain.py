@@ -21,7 +21,30 @@ def explain(model: m.Model, target: str) -> str:
     chosen = [i for i in items if i.id == item_id] if item_id else items
     if not chosen:
         raise KeyError(f"no SLO or alert {item_id!r} in {service_name} (known: {', '.join(i.id for i in items)})")
-    return "\n\n".join(explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i) for i in chosen)
+    return "\n\n".join(
+        (explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i)) + explain_routing(model, i) for i in chosen
+    )
+
+
+def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
+    """Per alert and severity: the receivers, the route that sends it there, inhibition."""
+    from .alertmanager import alert_label_sets, route_receivers
+
+    if model.routing is None:
+        return "\n\n  routing: no routing file (slo/alerting.yaml): no Alertmanager config is generated"
+    lines = ["", "", f"  routing ({model.routing.source.file}):"]
+    labels_of_item = [
+        labels
+        for labels in alert_label_sets(model)
+        if labels[c.LABEL_SERVICE] == item.service and labels[c.LABEL_SLO] == item.id
+    ]
+    for labels in labels_of_item:
+        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}:")
+        for receiver, why in route_receivers(model.routing, labels):
+            lines.append(f"      -> {receiver:<18} via {why}")
+        if labels[c.LABEL_SEVERITY] == c.SEVERITY_WARNING:
+            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id} fires")
+    return "\n".join(lines)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
