@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,38 @@ def schema() -> dict[str, Any]:
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     out["title"] = "slogen service spec (version 1)"
     return out
+
+
+@dataclass
+class DigestRequest:
+    prometheus_url: str
+    at: float
+    hours: int = 24
+    sender: str | None = None
+    recipient: str | None = None
+
+
+def digest_message(options: Options, request: DigestRequest) -> EmailMessage:
+    """The daily summary email: ALERTS history from Prometheus, links and addresses
+    from the spec (the routing file's summary receiver and smtp sender) when present."""
+    from . import digest
+
+    model = load_model(options) if options.spec_dir.is_dir() else None
+    sender, recipient = request.sender, request.recipient
+    routing = model.routing if model else None
+    if routing is not None:
+        if recipient is None and routing.summary is not None:
+            receiver = routing.receiver(routing.summary[0])
+            recipient = receiver.config.to if receiver.kind == "email" else None
+        if sender is None and routing.smtp is not None:
+            sender = routing.smtp.from_
+    if not sender or not recipient:
+        raise DigestError(
+            "say who sends and who receives: --from and --to (or an email summary receiver and smtp.from in slo/alerting.yaml)"
+        )
+    collected = digest.collect(request.prometheus_url, request.at, request.hours, model)
+    return digest.build_email(collected, sender, recipient, str(options.templates) if options.templates else None)
+
+
+class DigestError(Exception):
+    """The digest could not be built or sent (not a spec error)."""

@@ -124,6 +124,81 @@ def explain(spec: Path, target: str) -> None:
 
 
 @main.command()
+@spec_option
+@templates_option
+@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL, e.g. http://prometheus:9090")
+@click.option("--hours", type=click.IntRange(1, 24 * 31), default=24, show_default=True, help="How far back to look.")
+@click.option("--at", "at", default=None, help="End of the period (RFC 3339 or unix seconds); default now.")
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="Write the email to FILE.eml.")
+@click.option("--smtp", default=None, metavar="HOST:PORT", help="Send the email through this SMTP server.")
+@click.option("--starttls", is_flag=True, help="Use STARTTLS with --smtp.")
+@click.option("--smtp-user", default=None, help="SMTP user (with --smtp-password-file).")
+@click.option("--smtp-password-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None)
+@click.option("--from", "sender", default=None, help="Sender; default: smtp.from of slo/alerting.yaml.")
+@click.option("--to", "recipient", default=None, help="Recipient; default: the summary receiver's address.")
+def digest(
+    spec: Path,
+    templates: Path,
+    prometheus_url: str,
+    hours: int,
+    at: str | None,
+    out_file: Path | None,
+    smtp: str | None,
+    starttls: bool,
+    smtp_user: str | None,
+    smtp_password_file: Path | None,
+    sender: str | None,
+    recipient: str | None,
+) -> None:
+    """Email what fired over the last day, from Prometheus' ALERTS history."""
+    import smtplib
+
+    from . import digest as digest_mod
+    from .prometheus import PrometheusError
+
+    try:
+        end = _parse_time(at)
+        request = api.DigestRequest(prometheus_url, end, hours, sender, recipient)
+        message = api.digest_message(_options(spec, Path("out"), templates), request)
+    except SpecError as err:
+        _fail(err)
+        return
+    except (PrometheusError, api.DigestError, click.BadParameter) as err:
+        click.echo(f"slogen: {err}", err=True)
+        sys.exit(EXIT_DIFF)
+    data = bytes(message)
+    if out_file is not None:
+        out_file.write_bytes(data)
+        click.echo(f"wrote {out_file}: {message['Subject']}")
+    if smtp is not None:
+        password = smtp_password_file.read_text().strip() if smtp_password_file else None
+        try:
+            digest_mod.send(message, smtp, starttls, smtp_user, password)
+        except (OSError, ValueError, smtplib.SMTPException) as err:
+            click.echo(f"slogen: cannot send through {smtp}: {err}", err=True)
+            sys.exit(EXIT_DIFF)
+        click.echo(f"sent to {message['To']} through {smtp}: {message['Subject']}")
+    if out_file is None and smtp is None:
+        sys.stdout.buffer.write(data)
+
+
+def _parse_time(text: str | None) -> float:
+    import time
+    from datetime import datetime
+
+    if text is None:
+        return time.time()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise click.BadParameter(f"--at wants RFC 3339 (2026-01-31T08:00:00Z) or unix seconds, got {text!r}") from None
+
+
+@main.command()
 def schema() -> None:
     """Print the spec's JSON Schema (for editors)."""
     click.echo(json.dumps(api.schema(), indent=2, sort_keys=True))

@@ -115,3 +115,42 @@ def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
     ]
     with run_server("alertmanager", command, f"http://{LOOPBACK}:{port}", workdir) as server:
         yield server
+
+
+def backfill(openmetrics: str, data_dir: Path, workdir: Path) -> None:
+    """Write OpenMetrics text into TSDB blocks with promtool (one block, not thousands)."""
+    source = workdir / "backfill.om"
+    source.write_text(openmetrics if openmetrics.endswith("# EOF\n") else openmetrics + "# EOF\n")
+    result = subprocess.run(
+        [
+            binary("promtool"),
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "--max-block-duration=744h",
+            str(source),
+            str(data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@contextlib.contextmanager
+def prometheus(workdir: Path, config: dict[str, Any] | None = None, data_dir: Path | None = None) -> Iterator[Server]:
+    port = free_port()
+    data = data_dir or workdir / "prometheus-data"
+    data.mkdir(exist_ok=True)
+    config_file = workdir / "prometheus.yml"
+    config_file.write_text(json.dumps(config or {"global": {"scrape_interval": "15s"}}))
+    command = [
+        binary("prometheus"),
+        f"--config.file={config_file}",
+        f"--storage.tsdb.path={data}",
+        f"--web.listen-address={LOOPBACK}:{port}",
+        "--storage.tsdb.retention.time=60d",
+    ]
+    with run_server("prometheus", command, f"http://{LOOPBACK}:{port}", workdir) as server:
+        yield server
