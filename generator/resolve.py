@@ -303,11 +303,11 @@ class _Resolver:
                 )
                 dropped.append(m.DroppedTier(tier, reason))
                 kind = "page" if severity == c.SEVERITY_CRITICAL else "ticket"
-                self.warnings.append(
-                    f"{doc.file}:{doc.line_of(path)}: {'.'.join(map(str, path))}: {kind} alert over "
-                    f"{format_duration(tier.long_ms)}/{format_duration(tier.short_ms)} {reason}; not generated "
-                    f"(set burn_rate_alerts.{kind}: false to say so in the spec)"
+                message = (
+                    f"{kind} alert over {format_duration(tier.long_ms)}/{format_duration(tier.short_ms)} {reason}; "
+                    f"not generated (set burn_rate_alerts.{kind}: false to say so in the spec)"
                 )
+                self.warnings.append(str(doc.problem(path, message)))
             else:
                 kept.append(tier)
         return tuple(kept), tuple(dropped)

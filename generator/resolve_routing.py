@@ -51,10 +51,8 @@ def resolve_routing(
                     )
                 )
             elif value not in labels[key]:
-                warnings.append(
-                    f"{doc.file}:{doc.line_of((*path, 'match', key))}: {'.'.join(map(str, (*path, 'match', key)))}: "
-                    f"no generated alert has {key}={value!r} yet (values: {_list(labels[key])})"
-                )
+                message = f"no generated alert has {key}={value!r} yet (values: {_list(labels[key])})"
+                warnings.append(str(doc.problem((*path, "match", key), message)))
         routes.append(
             m.Route(
                 severities=tuple(route.severity),

@@ -115,3 +115,14 @@ def test_a_critical_alert_inhibits_the_warning_of_the_same_service_and_slo(tmp_p
         assert got[("availability", "critical")] == []
         assert len(got[("availability", "warning")]) == 1  # inhibited by the critical alert
         assert got[("read-latency-p95", "warning")] == []  # another SLO: not inhibited
+
+
+def test_a_route_matching_a_value_no_alert_has_yet_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    from .conftest import slogen
+
+    shutil.copytree(REPO / "slo", tmp_path / "slo")
+    routing = tmp_path / "slo/alerting.yaml"
+    routing.write_text(routing.read_text().replace("  - severity: [warning]\n", "  - severity: [warning]\n    match: {owner: payments}\n"))
+    result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "warning: slo/alerting.yaml:34: routes[1].match.owner: no generated alert has owner='payments' yet (values: platform)" in result.stderr
