@@ -1,4 +1,4 @@
-"""The README's full spec example is real: it loads, generates and passes promtool."""
+"""The README's full examples are real: they load, generate and pass promtool and amtool."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from pathlib import Path
 from .conftest import REPO, slogen
 
 
-def test_the_readme_spec_example_validates(promtool: str, tmp_path: Path) -> None:
+def _block(starting: str) -> str:
     readme = (REPO / "README.md").read_text()
-    example = next(
-        block for block in re.findall(r"```yaml\n(.*?)```", readme, re.S) if block.startswith("# slo/api.yaml")
-    )
+    return next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if b.startswith(starting))
+
+
+def test_the_readme_examples_validate(promtool: str, tmp_path: Path) -> None:
     (tmp_path / "slo").mkdir()
-    (tmp_path / "slo" / "api.yaml").write_text(example)
+    (tmp_path / "slo" / "api.yaml").write_text(_block("# slo/api.yaml"))
+    (tmp_path / "slo" / "alerting.yaml").write_text(_block("version: 1\nsmtp:"))
     result = slogen("validate", "--spec", "slo", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promtool test rules: 8 files OK" in result.stdout
+    assert "amtool check-config: OK" in result.stdout
