@@ -11,10 +11,11 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
-from . import tools
 from .build import alertmanager as am
+from .build.dashboards import build_dashboards, build_provisioning
 from .build.rules import build_rule_files
 from .build.tests import build_test_files
+from .check import check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
 from .dump import to_json, to_yaml
 from .load import load_dir
 from .resolve import resolve
@@ -61,6 +62,9 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
         tree[c.ALERTMANAGER_TEMPLATE] = am.template_text(templates)
         tree[c.ALERTMANAGER_ROUTE_TESTS] = to_yaml(am.build_route_tests(model), header)
         tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))
+    for rel, board in build_dashboards(model).items():
+        tree[rel] = to_json(board)
+    tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
     return dict(sorted(tree.items()))
 
 
@@ -91,43 +95,6 @@ def validate(options: Options) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="slogen-validate-") as scratch:
         root = write_tree(tree, Path(scratch) / "out")
         return check_tree(root)
-
-
-def check_tree(root: Path) -> list[str]:
-    """Run every external check on a generated tree; raises CheckFailed on the first failure."""
-    rules = sorted((root / c.RULES_DIR).rglob("*.yaml"))
-    tests = sorted((root / c.TESTS_DIR).rglob("*.test.yaml"))
-    tools.promtool_check_rules(rules)
-    tools.promtool_test_rules(tests)
-    report = [
-        f"promtool check rules: {len(rules)} files OK",
-        f"promtool test rules: {len(tests)} files OK",
-    ]
-    config = root / c.ALERTMANAGER_CONFIG
-    if config.is_file():
-        report += check_alertmanager(root)
-    return report
-
-
-def check_alertmanager(root: Path) -> list[str]:
-    """amtool: the config, every expected route, every notification template."""
-    import yaml
-
-    config = root / c.ALERTMANAGER_CONFIG
-    tools.amtool_check_config(config)
-    cases = yaml.safe_load((root / c.ALERTMANAGER_ROUTE_TESTS).read_text())
-    for case in cases:
-        tools.amtool_route_test(config, case["labels"], case["receivers"])
-    data = root / c.ALERTMANAGER_TEMPLATE_DATA
-    glob = str(root / c.ALERTMANAGER_TEMPLATE)
-    names = tools.used_templates(config.read_text())
-    for name in names:
-        tools.amtool_template_render(glob, name, data)
-    return [
-        "amtool check-config: OK",
-        f"amtool config routes test: {len(cases)} label sets routed as the spec says",
-        f"amtool template render: {len(names)} templates OK",
-    ]
 
 
 def schema() -> dict[str, Any]:

@@ -26,6 +26,7 @@ TOTAL_RATE = "slo:sli_total_events:rate5m"
 OBJECTIVE = "slo:objective:ratio"
 ERROR_BUDGET = "slo:error_budget:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
+PERIOD_SLI = "slo:period_sli:ratio"  # 1 - the period's error ratio, whatever the period
 CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 
@@ -68,6 +69,25 @@ ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 ALERTMANAGER_TEMPLATE = "alertmanager/templates/slogen.tmpl"
 ALERTMANAGER_ROUTE_TESTS = "alertmanager/tests/routes.yaml"
 ALERTMANAGER_TEMPLATE_DATA = "alertmanager/tests/notification.json"
+
+# Grafana: one dashboard per service and an overview; uids are stable and at most 40
+# characters (service names are at most 32).
+OVERVIEW_UID = "slogen-overview"
+GRAFANA_DIR = "grafana"
+GRAFANA_PROVISIONING = "grafana/provisioning/dashboards.yml"
+
+
+def dashboard_uid(service: str) -> str:
+    return f"slo-{service}"
+
+
+def dashboard_file(service: str) -> str:
+    return f"{GRAFANA_DIR}/{service}.json"
+
+
+def dashboard_url(grafana_url: str, service: str) -> str:
+    return f"{grafana_url}/d/{dashboard_uid(service)}"
+
 
 HEADER = "# generated from {source} by slogen; do not edit\n"
 

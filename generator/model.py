@@ -153,10 +153,18 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Settings:
+    grafana_url: str = ""
+    grafana_folder: str = "SLOs"
+    dashboards_path: str = "/var/lib/grafana/dashboards/slogen"
+
+
+@dataclass(frozen=True)
 class Model:
     services: tuple[Service, ...]
     warnings: tuple[str, ...] = ()
     routing: Routing | None = None
+    settings: Settings = Settings()
 
     def slos(self) -> list[SLO]:
         return [slo for service in self.services for slo in service.slos]

@@ -20,7 +20,7 @@ from .errors import Problem, SpecError
 from .load import Document, Path_
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
-from .resolve_routing import is_routing_file, resolve_routing
+from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
@@ -30,9 +30,12 @@ def resolve(docs: list[Document]) -> m.Model:
     problems: list[Problem] = []
     parsed: list[tuple[Document, s.ServiceFile]] = []
     routing_docs: list[tuple[Document, s.RoutingFile]] = []
+    settings_docs: list[tuple[Document, s.SettingsFile]] = []
     for doc in docs:
         try:
-            if is_routing_file(doc.data):
+            if is_settings_file(doc.data):
+                settings_docs.append((doc, validate(doc, s.SettingsFile)))
+            elif is_routing_file(doc.data):
                 routing_docs.append((doc, validate(doc, s.RoutingFile)))
             else:
                 parsed.append((doc, validate(doc, s.ServiceFile)))
@@ -41,6 +44,10 @@ def resolve(docs: list[Document]) -> m.Model:
     for doc, _ in routing_docs[1:]:
         problems.append(
             doc.problem((), f"a second routing file: receivers and routes already come from {routing_docs[0][0].file}")
+        )
+    for doc, _ in settings_docs[1:]:
+        problems.append(
+            doc.problem((), f"a second settings file: settings already come from {settings_docs[0][0].file}")
         )
     if problems:
         raise SpecError(problems)
@@ -61,7 +68,11 @@ def resolve(docs: list[Document]) -> m.Model:
                 )
     if resolver.problems:
         raise SpecError(resolver.problems)
-    return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing)
+    settings = m.Settings()
+    if settings_docs:
+        grafana = settings_docs[0][1].grafana
+        settings = m.Settings(grafana.url.rstrip("/"), grafana.folder, grafana.dashboards_path)
+    return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing, settings=settings)
 
 
 # --- validation: pydantic errors with file, line and path ---------------------------
@@ -73,7 +84,7 @@ def validate(doc: Document, model: type[SpecT]) -> SpecT:
             [
                 doc.problem(
                     (),
-                    "the file must be a mapping: a service (version, service, slos) or the routing (version, receivers, routes)",
+                    "the file must be a mapping: a service (version, service, slos), the routing (version, receivers, routes) or the settings (version, grafana)",
                 )
             ]
         )

@@ -13,6 +13,10 @@ from .load import Document, Path_
 from .quantity import format_duration, parse_duration
 
 
+def is_settings_file(data: Any) -> bool:
+    return isinstance(data, dict) and "service" not in data and "receivers" not in data and "grafana" in data
+
+
 def is_routing_file(data: Any) -> bool:
     return isinstance(data, dict) and "service" not in data and ("receivers" in data or "routes" in data)
 

@@ -230,7 +230,7 @@ class ServiceFile(Strict):
     """One `slo/<service>.yaml`."""
 
     version: Literal[1]
-    service: Id
+    service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32)]
     owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
     description: Text | None = None
     runbook: str | None = None
@@ -449,3 +449,25 @@ class ServiceRouting(Strict):
 
 RawSLI.model_rebuild()
 ServiceFile.model_rebuild()
+
+
+# --- project settings: slo/slogen.yaml --------------------------------------------------
+
+
+class GrafanaSettings(Strict):
+    url: PlainText = ""  # base URL of Grafana, for dashboard links in alerts ("" = relative /d/...)
+    folder: Text = "SLOs"
+    dashboards_path: str = "/var/lib/grafana/dashboards/slogen"  # where out/grafana is deployed
+
+    @model_validator(mode="after")
+    def _url(self) -> GrafanaSettings:
+        if self.url and not re.match(r"^https?://[^\s]+$", self.url):
+            raise ValueError(f"grafana.url must be an http(s) URL, got {self.url!r}")
+        return self
+
+
+class SettingsFile(Strict):
+    """`slo/slogen.yaml`: settings of the generated outputs."""
+
+    version: Literal[1]
+    grafana: GrafanaSettings = GrafanaSettings()

@@ -122,7 +122,14 @@ def test_a_route_matching_a_value_no_alert_has_yet_is_a_warning_not_an_error(tmp
 
     shutil.copytree(REPO / "slo", tmp_path / "slo")
     routing = tmp_path / "slo/alerting.yaml"
-    routing.write_text(routing.read_text().replace("  - severity: [warning]\n", "  - severity: [warning]\n    match: {owner: payments}\n"))
+    routing.write_text(
+        routing.read_text().replace(
+            "  - severity: [warning]\n", "  - severity: [warning]\n    match: {owner: payments}\n"
+        )
+    )
     result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "warning: slo/alerting.yaml:34: routes[1].match.owner: no generated alert has owner='payments' yet (values: platform)" in result.stderr
+    assert (
+        "warning: slo/alerting.yaml:34: routes[1].match.owner: no generated alert has owner='payments' yet (values: platform)"
+        in result.stderr
+    )

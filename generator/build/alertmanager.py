@@ -219,12 +219,13 @@ def build_route_tests(model: m.Model) -> list[dict[str, Any]]:
 
 def build_notification_data(model: m.Model) -> dict[str, Any]:
     """Template data for `amtool template render`: one firing alert of the first SLO."""
-    from .rules import build_slo_groups
+    from .rules import TextContext, build_slo_groups
 
     slo = next(iter(model.slos()), None)
     alerts = []
     if slo is not None:
-        rule = next(r for g in build_slo_groups(slo) for r in g["rules"] if r.get("alert"))
+        text = TextContext(None, model.settings.grafana_url)
+        rule = next(r for g in build_slo_groups(slo, text) for r in g["rules"] if r.get("alert"))
         annotations = {k: v.replace('{{ printf "%.1f" $value }}', "15.2") for k, v in rule["annotations"].items()}
         alerts.append(
             {

@@ -30,7 +30,12 @@ def _sum(expr: str, by: tuple[str, ...]) -> str:
 
 
 def rate(selector: Selector, window_ms: int, extra: tuple[Matcher, ...] = (), by: tuple[str, ...] = ()) -> str:
-    return _sum(f"rate({selector.render(extra)}[{format_duration(window_ms)}])", by)
+    return rate_over(selector, format_duration(window_ms), extra, by)
+
+
+def rate_over(selector: Selector, window: str, extra: tuple[Matcher, ...] = (), by: tuple[str, ...] = ()) -> str:
+    """`sum(rate(sel[window]))` with the window as text (a duration or a Grafana variable)."""
+    return _sum(f"rate({selector.render(extra)}[{window}])", by)
 
 
 def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:

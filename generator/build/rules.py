@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from .. import conventions as c
@@ -13,25 +14,34 @@ from . import queries as q
 Rule = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class TextContext:
+    """What alert texts need beyond the model: template overrides and Grafana's address."""
+
+    templates: str | None = None
+    grafana_url: str = ""
+
+
 def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, dict[str, Any]]:
     """{relative path: {"source": spec file, "groups": [...]}} for every SLO and alert."""
+    text = TextContext(templates, model.settings.grafana_url)
     files: dict[str, dict[str, Any]] = {}
     for service in model.services:
         for slo in service.slos:
             files[c.rules_file(service.name, slo.id)] = {
                 "source": slo.source.spec_path,
-                "groups": build_slo_groups(slo, templates),
+                "groups": build_slo_groups(slo, text),
             }
         for alert in service.alerts:
             files[c.rules_file(service.name, alert.id)] = {
                 "source": alert.source.spec_path,
-                "groups": [build_threshold_group(alert, templates)],
+                "groups": [build_threshold_group(alert, text)],
             }
     return files
 
 
-def build_slo_groups(slo: m.SLO, templates: str | None = None) -> list[dict[str, Any]]:
-    rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, templates) + build_absent_alerts(slo, templates)
+def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
+    rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
     period = {
         "name": c.group_name(slo.service, slo.id, "period"),
         "interval": c.PERIOD_GROUP_INTERVAL,
@@ -88,12 +98,13 @@ def build_period_recordings(slo: m.SLO) -> list[Rule]:
         _record(c.error_ratio(slo.period_ms), period_ratio, labels),
         _record(c.OBJECTIVE, f"vector({fmt(slo.objective)})", labels),
         _record(c.ERROR_BUDGET, f"vector({budget})", labels),
+        _record(c.PERIOD_SLI, f"1 - {ratio}", labels),
         _record(c.PERIOD_BURN_RATE, f"{ratio} / {budget}", labels),
         _record(c.PERIOD_BUDGET_REMAINING, f"1 - {ratio} / {budget}", labels),
     ]
 
 
-def build_burn_rate_alerts(slo: m.SLO, templates: str | None = None) -> list[Rule]:
+def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> list[Rule]:
     """One alert per severity: its tiers joined with `or` (SRE workbook, multiwindow)."""
     rules = []
     for severity in c.SEVERITIES:
@@ -120,13 +131,13 @@ def build_burn_rate_alerts(slo: m.SLO, templates: str | None = None) -> list[Rul
                 "alert": c.ALERT_BURN_RATE,
                 "expr": q.burn_rate_condition(slo, tiers),
                 "labels": with_severity(slo, severity),
-                "annotations": _annotations("burn_rate", context, slo.runbook_url, templates),
+                "annotations": _annotations("burn_rate", context, slo, text),
             }
         )
     return rules
 
 
-def build_absent_alerts(item: m.SLO | m.ThresholdAlert, templates: str | None = None) -> list[Rule]:
+def build_absent_alerts(item: m.SLO | m.ThresholdAlert, text: TextContext = TextContext()) -> list[Rule]:
     """One alert per SLO or threshold alert, over all the series it reads (joined with
     `or`: two rules with the same labels would write the same ALERTS series)."""
     selectors = q.absent_selectors(item)
@@ -145,7 +156,7 @@ def build_absent_alerts(item: m.SLO | m.ThresholdAlert, templates: str | None = 
             "expr": "\nor\n".join(f"absent({s.render()})" for s in selectors),
             "for": c.ABSENT_FOR,
             "labels": with_severity(item, c.SEVERITY_WARNING),
-            "annotations": _annotations("absent", context, item.runbook_url, templates),
+            "annotations": _annotations("absent", context, item, text),
         }
     ]
 
@@ -153,7 +164,7 @@ def build_absent_alerts(item: m.SLO | m.ThresholdAlert, templates: str | None = 
 _COMPARISON = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
 
 
-def build_threshold_group(alert: m.ThresholdAlert, templates: str | None = None) -> dict[str, Any]:
+def build_threshold_group(alert: m.ThresholdAlert, text: TextContext = TextContext()) -> dict[str, Any]:
     value = q.threshold_value(alert)
     rules: list[Rule] = []
     for level in alert.levels:
@@ -176,9 +187,9 @@ def build_threshold_group(alert: m.ThresholdAlert, templates: str | None = None)
         if level.for_ms:
             rule["for"] = format_duration(level.for_ms)
         rule["labels"] = with_severity(alert, level.severity)
-        rule["annotations"] = _annotations("threshold", context, alert.runbook_url, templates)
+        rule["annotations"] = _annotations("threshold", context, alert, text)
         rules.append(rule)
-    rules += build_absent_alerts(alert, templates)
+    rules += build_absent_alerts(alert, text)
     return {"name": c.group_name(alert.service, alert.id), "rules": rules}
 
 
@@ -215,11 +226,14 @@ def value_format(alert: m.ThresholdAlert) -> str:
     return "$value | humanize"
 
 
-def _annotations(kind: str, context: dict[str, Any], runbook: str, templates: str | None) -> dict[str, str]:
+def _annotations(
+    kind: str, context: dict[str, Any], item: m.SLO | m.ThresholdAlert, text: TextContext
+) -> dict[str, str]:
     out = {
-        "summary": render(f"alerts/{kind}.summary.j2", templates, **context),
-        "description": render(f"alerts/{kind}.description.j2", templates, **context),
+        "summary": render(f"alerts/{kind}.summary.j2", text.templates, **context),
+        "description": render(f"alerts/{kind}.description.j2", text.templates, **context),
     }
-    if runbook:
-        out["runbook_url"] = runbook
+    if item.runbook_url:
+        out["runbook_url"] = item.runbook_url
+    out["dashboard_url"] = c.dashboard_url(text.grafana_url, item.service)
     return out
