@@ -46,6 +46,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check generator tests bench
 	$(BIN)/mypy generator
 
+# The end-to-end tests alone: real Prometheus and Alertmanager on 127.0.0.1.
+e2e: $(STAMP) tools
+	$(BIN)/python -m pytest -q -m e2e
+
 bench: $(STAMP) tools
 	$(BIN)/python bench/generate.py
 

@@ -57,12 +57,14 @@ RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"
 
 
+# One flat folder: Prometheus globs only the last path segment of rule_files, so one
+# `rules/*.yaml` picks up every service, today's and tomorrow's. Ids have no dots.
 def rules_file(service: str, item: str) -> str:
-    return f"{RULES_DIR}/{service}/{item}.yaml"
+    return f"{RULES_DIR}/{service}.{item}.yaml"
 
 
 def tests_file(service: str, item: str) -> str:
-    return f"{TESTS_DIR}/{service}/{item}.test.yaml"
+    return f"{TESTS_DIR}/{service}.{item}.test.yaml"
 
 
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"

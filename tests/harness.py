@@ -139,8 +139,11 @@ def backfill(openmetrics: str, data_dir: Path, workdir: Path) -> None:
 
 
 @contextlib.contextmanager
-def prometheus(workdir: Path, config: dict[str, Any] | None = None, data_dir: Path | None = None) -> Iterator[Server]:
+def prometheus(
+    workdir: Path, config: dict[str, Any] | None = None, data_dir: Path | None = None, extra: list[str] | None = None
+) -> Iterator[Server]:
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     data = data_dir or workdir / "prometheus-data"
     data.mkdir(exist_ok=True)
     config_file = workdir / "prometheus.yml"
@@ -151,6 +154,7 @@ def prometheus(workdir: Path, config: dict[str, Any] | None = None, data_dir: Pa
         f"--storage.tsdb.path={data}",
         f"--web.listen-address={LOOPBACK}:{port}",
         "--storage.tsdb.retention.time=60d",
+        *(extra or []),
     ]
     with run_server("prometheus", command, f"http://{LOOPBACK}:{port}", workdir) as server:
         yield server

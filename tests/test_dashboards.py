@@ -108,7 +108,7 @@ def test_the_overview_lists_every_slo_sorted_by_budget_left_and_links_rows_to_da
 
 
 def test_alerts_link_to_their_service_dashboard() -> None:
-    rules = yaml.safe_load((REPO / "out/prometheus/rules/api/availability.yaml").read_text())
+    rules = yaml.safe_load((REPO / "out/prometheus/rules/api.availability.yaml").read_text())
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     assert {r["annotations"]["dashboard_url"] for r in alerts} == {"https://grafana.example.com/d/slo-api"}
 

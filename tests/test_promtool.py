@@ -53,9 +53,9 @@ def test_a_broken_rule_is_caught_by_the_generated_tests(promtool: str, tmp_path:
 
     tree = tmp_path / "out"
     shutil.copytree(REPO / "out", tree)
-    rules = tree / "prometheus/rules/api/availability.yaml"
+    rules = tree / "prometheus/rules/api.availability.yaml"
     rules.write_text(rules.read_text().replace("/ 0.001 > 6\n", "/ 0.001 > 60\n"))
-    result = _run(promtool, "test", "rules", "prometheus/tests/api/availability.test.yaml", cwd=tree)
+    result = _run(promtool, "test", "rules", "prometheus/tests/api.availability.test.yaml", cwd=tree)
     assert result.returncode == 1
     output = result.stdout + result.stderr
     assert "FAILED" in output

@@ -71,7 +71,7 @@ def test_a_sustained_10_percent_5xx_rate_pages_within_15_minutes(promtool: str, 
     run_promtool(
         promtool,
         tmp_path,
-        ["api/availability.yaml"],
+        ["api.availability.yaml"],
         {
             "interval": "1m",
             "input_series": requests(healthy_minutes=360, bad_minutes=30, error_ratio=0.10),
@@ -87,7 +87,7 @@ def test_a_two_minute_spike_of_errors_pages_no_one(promtool: str, tmp_path: Path
     run_promtool(
         promtool,
         tmp_path,
-        ["api/availability.yaml"],
+        ["api.availability.yaml"],
         {
             "interval": "1m",
             "input_series": requests(healthy_minutes=360, bad_minutes=2, error_ratio=0.10, after_minutes=120),
@@ -101,7 +101,7 @@ def test_a_steady_half_percent_5xx_rate_tickets_within_hours_and_never_pages(pro
     run_promtool(
         promtool,
         tmp_path,
-        ["api/availability.yaml"],
+        ["api.availability.yaml"],
         {
             "interval": "1m",
             "input_series": requests(healthy_minutes=healthy, bad_minutes=24 * 60, error_ratio=0.005),
@@ -121,7 +121,7 @@ def test_error_rate_above_5_percent_for_5_minutes_is_critical(promtool: str, tmp
     run_promtool(
         promtool,
         tmp_path,
-        ["api/error-rate.yaml", "api/availability.yaml"],
+        ["api.error-rate.yaml", "api.availability.yaml"],
         {
             "interval": "1m",
             "input_series": requests(healthy_minutes=30, bad_minutes=30, error_ratio=0.06),
@@ -152,7 +152,7 @@ def test_a_cache_slo_of_80_percent_cannot_page_and_slogen_says_so(tmp_path: Path
     assert warnings[0].startswith("warning: ") and "14.4x the 20% error budget is an error ratio of 288%" in "\n".join(
         warnings
     )
-    rules = yaml.safe_load((tmp_path / "out/prometheus/rules/cache/project-list-hit-rate.yaml").read_text())
+    rules = yaml.safe_load((tmp_path / "out/prometheus/rules/cache.project-list-hit-rate.yaml").read_text())
     severities = [
         r["labels"]["severity"] for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SLOErrorBudgetBurn"
     ]
@@ -163,7 +163,7 @@ def test_a_cache_slo_of_80_percent_cannot_page_and_slogen_says_so(tmp_path: Path
 
 def test_latency_buckets_match_prometheus_3_le_labels(promtool: str, tmp_path: Path) -> None:
     """Prometheus 3 writes le="1.0" where Prometheus 2 wrote le="1": both must count."""
-    rules = REPO / "tests/cases/variety/out/prometheus/rules/checkout/render.yaml"
+    rules = REPO / "tests/cases/variety/out/prometheus/rules/checkout.render.yaml"
     shutil.copy(rules, tmp_path / "render.yaml")
     for le_one in ("1", "1.0"):
         doc = {

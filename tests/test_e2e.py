@@ -1,0 +1,274 @@
+"""End to end: the generated rules in a real Prometheus over backfilled incidents,
+delivered by a real Alertmanager with the generated routing into local sinks, and
+every dashboard query answered with data. Run alone with `make e2e`."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import shutil
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import REPO
+from .harness import LOOPBACK, Server, alertmanager, backfill, free_port, prometheus, wait_until
+from .scenarios import SCENARIOS, Scenario, State, Timeline, exporter
+
+pytestmark = pytest.mark.e2e
+OUT = REPO / "out"
+
+
+def rules_for_test(workdir: Path) -> Path:
+    """The generated rules, with the period groups evaluated every second instead of
+    every 5 minutes so that the test need not wait (the expressions are untouched)."""
+    target = workdir / "rules"
+    shutil.copytree(OUT / "prometheus/rules", target)
+    for path in target.rglob("*.yaml"):
+        path.write_text(re.sub(r"^  interval: 5m$", "  interval: 1s", path.read_text(), flags=re.M))
+    return target
+
+
+@contextmanager
+def scenario_prometheus(scenario: Scenario, workdir: Path, alertmanager_url: str | None = None) -> Iterator[Server]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    timeline = Timeline(scenario, time.time())
+    backfill(timeline.backfill(), workdir / "data", workdir)
+    rules = rules_for_test(workdir)
+    with exporter(timeline) as port:
+        config: dict[str, Any] = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(rules / "*.yaml")],
+            "scrape_configs": [
+                {"job_name": "exporter", "honor_labels": True, "static_configs": [{"targets": [f"{LOOPBACK}:{port}"]}]}
+            ],
+        }
+        if alertmanager_url:
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": [alertmanager_url.split("//")[1]]}]}]
+            }
+        extra = ["--rules.alert.for-grace-period=1s", "--rules.alert.resend-delay=1s"]
+        with prometheus(workdir, config, workdir / "data", extra) as server:
+            yield server
+
+
+def alerts_now(server: Server) -> list[dict[str, str]]:
+    """Every alert Prometheus has, pending or firing, as label dicts with a state."""
+    data = server.get("/api/v1/alerts")["data"]["alerts"]
+    return [{**a["labels"], "state": a["state"]} for a in data]
+
+
+def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_each_scenario_fires_exactly_its_alerts(scenario: Scenario, tmp_path: Path) -> None:
+    expected = sorted(_key({**labels, "state": "firing"}) for labels in scenario.expected)
+    with scenario_prometheus(scenario, tmp_path) as server:
+
+        def settled() -> bool:
+            # the rules must have been evaluated (an empty answer proves nothing before)
+            evaluated = server.get("/api/v1/query?query=count(slo%3Aobjective%3Aratio)")["data"]["result"]
+            return bool(evaluated) and sorted(_key(a) for a in alerts_now(server)) == expected
+
+        try:
+            wait_until(settled, 30, f"exactly the alerts of {scenario.name!r}", server)
+        except AssertionError:
+            got = sorted(_key(a) for a in alerts_now(server))
+            raise AssertionError(f"{scenario.name}: expected {expected}, got {got}\n{server.logs()}") from None
+        time.sleep(3)  # and they stay so: nothing else turns up a few evaluations later
+        assert sorted(_key(a) for a in alerts_now(server)) == expected
+
+
+# --- every dashboard query returns data --------------------------------------------------
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted((OUT / "grafana").glob("*.json")):
+        board = json.loads(path.read_text())
+        for panel in board["panels"]:
+            for target in panel.get("targets", []):
+                out.append((f"{path.name}: {panel['title']}", target["expr"]))
+    return out
+
+
+def test_every_dashboard_query_returns_data(tmp_path: Path) -> None:
+    queries = dashboard_queries()
+    assert len(queries) > 100
+    with scenario_prometheus(SCENARIOS[0], tmp_path) as server:
+
+        def empty() -> list[str] | None:
+            missing = []
+            for where, expr in queries:
+                promql = expr.replace("$__rate_interval", "1m")
+                result = server.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["data"]["result"]
+                if not result:
+                    missing.append(f"{where}: {expr}")
+            return missing or None
+
+        # the period recordings and burn rates need a few evaluations to exist
+        deadline = time.monotonic() + 30
+        missing = empty()
+        while missing and time.monotonic() < deadline:
+            time.sleep(1)
+            missing = empty()
+        assert not missing, "panels without data:\n" + "\n".join(missing)
+
+
+# --- the routing: real Alertmanager, local sinks ----------------------------------------
+
+
+class Sink:
+    """A local HTTP server that keeps every JSON body POSTed to it, by path."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, list[Any]] = {}
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with sink.lock:
+                    sink.received.setdefault(self.path, []).append(json.loads(body))
+                self.send_response(202 if "pagerduty" in self.path else 200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.url = f"http://{LOOPBACK}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def get(self, path: str) -> list[Any]:
+        with self.lock:
+            return list(self.received.get(path, []))
+
+
+def config_for_sinks(workdir: Path, sink: Sink, smtp_port: int) -> Path:
+    """The generated config with its receivers pointed at local sinks and group waits of
+    a second. Routes, matchers, receivers per route and inhibition are left as they are."""
+    shutil.copytree(OUT / "alertmanager", workdir / "am")
+    path = workdir / "am/alertmanager.yml"
+    config = yaml.safe_load(path.read_text())
+    secrets = workdir / "secrets"
+    secrets.mkdir()
+    (secrets / "pagerduty").write_text("0123456789abcdef0123456789abcdef")
+    (secrets / "slack").write_text(f"{sink.url}/slack")
+    config["global"].update(smtp_smarthost=f"{LOOPBACK}:{smtp_port}", smtp_require_tls=False)
+    config["global"].pop("smtp_auth_username", None)
+    config["global"].pop("smtp_auth_password_file", None)
+    for receiver in config["receivers"]:
+        for pd in receiver.get("pagerduty_configs", []):
+            pd.update(routing_key_file=str(secrets / "pagerduty"), url=f"{sink.url}/pagerduty")
+        for slack in receiver.get("slack_configs", []):
+            slack["api_url_file"] = str(secrets / "slack")
+
+    def fast(route: dict[str, Any]) -> None:
+        # Not below a few seconds: Alertmanager flushes an alert whose StartsAt is older
+        # than group_wait at once, racing its inhibitor's view of a critical alert that
+        # came in the same batch. 5s keeps fresh alerts clear of that race.
+        for key, value in (("group_wait", "5s"), ("group_interval", "1s")):
+            if key in route or route is config["route"]:
+                route[key] = value
+        for child in route.get("routes", []):
+            fast(child)
+
+    fast(config["route"])
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+# The burn-rate alerts of this incident fire at once (no `for`); the threshold alerts
+# stay pending for the few seconds of the test, so only fresh alerts reach Alertmanager.
+INCIDENT = Scenario(
+    "an API outage and a degraded project-list cache",
+    4 * 3600,
+    State(),
+    State(error_ratio=1.0, hit_ratio=(("job_read", 0.95), ("project_list", 0.5))),
+    20 * 60,
+)
+
+
+def test_alerts_reach_the_right_channels_with_their_links(tmp_path: Path) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    mails: list[EmailMessage] = []
+
+    class Keep(Message):  # type: ignore[misc]
+        def handle_message(self, message: EmailMessage) -> None:
+            mails.append(message)
+
+    sink = Sink()
+    smtp_port = free_port()
+    smtp = Controller(Keep(message_class=EmailMessage), hostname=LOOPBACK, port=smtp_port)
+    smtp.start()
+    config = config_for_sinks(tmp_path, sink, smtp_port)
+    with ExitStack() as stack:
+        stack.callback(smtp.stop)
+        stack.callback(sink.server.shutdown)
+        am = stack.enter_context(alertmanager(config, tmp_path))
+        prom = stack.enter_context(scenario_prometheus(INCIDENT, tmp_path / "prom", am.url))
+
+        def delivered() -> bool:
+            slack_titles = {m["attachments"][0]["title"] for m in sink.get("/slack")}
+            return len(sink.get("/pagerduty")) >= 1 and len(slack_titles) >= 2 and bool(mails)
+
+        wait_until(delivered, 60, "pager, Slack and email deliveries", am)
+        time.sleep(2)  # let any delivery that should not happen show up too
+
+        pages = sink.get("/pagerduty")
+        paged = {(p["payload"]["custom_details"]["service"], p["payload"]["custom_details"]["slo"]) for p in pages}
+        assert paged == {("api", "availability")}  # critical only
+        assert {p["payload"]["severity"] for p in pages} == {"critical"}
+        details = pages[0]["payload"]["custom_details"]["summary"]
+        assert "Runbook: docs/INCIDENT_RESPONSE_RUNBOOKS.md#p0-service-down-or-error-rate-above-5" in details
+        assert "Dashboard: https://grafana.example.com/d/slo-api" in details
+
+        posts = sink.get("/slack")
+        titles = sorted({m["attachments"][0]["title"].split(": ")[0] for m in posts})
+        assert titles == [
+            "[FIRING:1] critical api/availability",
+            "[FIRING:1] warning cache/project-list-hit-rate",
+        ]  # the API's warning is inhibited by its critical alert
+        assert {m["channel"] for m in posts} == {"#prod-alerts"}
+        text = next(
+            m["attachments"][0]["text"] for m in posts if "critical api/availability" in m["attachments"][0]["title"]
+        )
+        assert "is burning its 30d error budget" in text and "Dashboard: https://grafana.example.com/d/slo-api" in text
+
+        inhibited = [a for a in am.get("/api/v2/alerts") if a["status"]["inhibitedBy"]]
+        assert sorted((a["labels"]["slo"], a["labels"]["severity"]) for a in inhibited) == [("availability", "warning")]
+
+        # With the test's 1s group interval the summary arrives in a few emails (a day
+        # apart in production); together they hold every alert that is not inhibited.
+        htmls = []
+        for mail in mails:
+            summary = email.message_from_bytes(mail.as_bytes(), policy=email.policy.default)
+            assert isinstance(summary, EmailMessage)
+            assert summary["To"] == "platform-team@example.com"
+            body = summary.get_body(("html",))
+            assert body is not None
+            htmls.append(body.get_content())
+        everything = "\n".join(htmls)
+        for name in ("api/availability", "cache/project-list-hit-rate"):
+            assert name in everything, name
+        assert "warning &middot; api/" not in everything and "warning api/" not in everything  # inhibited
+        assert "critical &middot; api/availability" in everything
+        assert prom.get("/api/v1/status/runtimeinfo")["status"] == "success"
