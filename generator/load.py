@@ -100,7 +100,9 @@ class _Alias(Exception):
         self.anchor_line = anchor_line
 
 
-def _convert(node: yaml.Node, path: Path_, doc: Document, loader: _Loader, problems: list[Problem], seen: set[int]) -> Any:
+def _convert(
+    node: yaml.Node, path: Path_, doc: Document, loader: _Loader, problems: list[Problem], seen: set[int]
+) -> Any:
     if id(node) in seen:
         raise _Alias(path, node.start_mark.line + 1)
     doc.lines[path] = node.start_mark.line + 1

@@ -8,6 +8,7 @@ to break out of a selector are refused at load time.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from re import _constants as sre_constants  # type: ignore[attr-defined]  # stdlib regex parser (3.11+)
@@ -165,6 +166,7 @@ def violating_value(matcher: Matcher) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _regex_example(pattern: str) -> str:
     """The shortest string the regex obviously matches, or "" when unsure."""
     try:

@@ -42,6 +42,8 @@ def test_random_strings_survive_as_keys_values_and_list_items() -> None:
         assert yaml.safe_load(to_yaml(document)) == document, repr(text)
 
 
-@pytest.mark.parametrize("text", ["yes", "No", "on", "null", "~", "true", "1", "1.5", "0x1f", "1e5", "18:00", "-x", "a: b", "#c", ""])
+@pytest.mark.parametrize(
+    "text", ["yes", "No", "on", "null", "~", "true", "1", "1.5", "0x1f", "1e5", "18:00", "-x", "a: b", "#c", ""]
+)
 def test_strings_that_look_like_other_types_stay_strings(text: str) -> None:
     assert yaml.safe_load(to_yaml({"v": text})) == {"v": text}

@@ -4,10 +4,11 @@ into the SDK's v1 dashboard model and then into plain JSON-ready data."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)  # the SDK warns on import
@@ -192,5 +193,5 @@ def dashboard(
         for panel in row.panels:
             builder = builder.with_panel(_panel(panel, panel_id))
             panel_id += 1
-    data: dict[str, Any] = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+    data: dict[str, Any] = orjson.loads(orjson.dumps(builder.build(), default=JSONEncoder().default))
     return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from .. import conventions as c
@@ -69,7 +70,13 @@ def slo_selector(slo: m.SLO | m.ThresholdAlert) -> tuple[Matcher, ...]:
 
 
 def recorded(name: str, slo: m.SLO) -> str:
-    return Selector(name).render(slo_selector(slo))
+    return _recorded(name, slo.service, slo.id)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _recorded(name: str, service: str, slo: str) -> str:
+    """`name{service="api", slo="availability"}`: rendered once per series and SLO."""
+    return Selector(name).render((Matcher(c.LABEL_SERVICE, "=", service), Matcher(c.LABEL_SLO, "=", slo)))
 
 
 def windowed_error_ratio(slo: m.SLO, window_ms: int) -> str:
