@@ -55,7 +55,7 @@ def _plain(text: str) -> bool:
         return False
     if ": " in text or " #" in text or not (text.isascii() and text.isprintable()):
         return False
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR)
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR)  # type: ignore[no-untyped-call]
 
 
 def _block(text: str, indent: str) -> str | None:
