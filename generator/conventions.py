@@ -53,6 +53,16 @@ def group_name(service: str, item: str, suffix: str = "") -> str:
 
 
 PERIOD_GROUP_INTERVAL = "5m"
+
+# A second level for long windows: every 30 minutes, the 5m rates summed over the last
+# 30 minutes. Windows longer than a day and the period sum these: a 30-day period reads
+# 1,440 samples a series instead of 43,200. Both sums are weighted alike, so the ratio
+# stays traffic-weighted; the 30-minute windows tile time.
+COARSE_GROUP_INTERVAL = "30m"
+COARSE_WINDOW = "30m"
+COARSE_FROM_MS = 86_400_000  # windows longer than this read the 30m sums
+BAD_SUM = "slo:sli_bad_events:rate5m_sum30m"
+TOTAL_SUM = "slo:sli_total_events:rate5m_sum30m"
 RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"
 

@@ -121,6 +121,11 @@ def backfill(openmetrics: str, data_dir: Path, workdir: Path) -> None:
     """Write OpenMetrics text into TSDB blocks with promtool (one block, not thousands)."""
     source = workdir / "backfill.om"
     source.write_text(openmetrics if openmetrics.endswith("# EOF\n") else openmetrics + "# EOF\n")
+    backfill_file(source, data_dir)
+
+
+def backfill_file(source: Path, data_dir: Path) -> None:
+    """promtool tsdb create-blocks-from openmetrics, with blocks as long as a month."""
     result = subprocess.run(
         [
             binary("promtool"),

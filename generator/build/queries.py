@@ -80,10 +80,12 @@ def _recorded(name: str, service: str, slo: str) -> str:
 
 
 def windowed_error_ratio(slo: m.SLO, window_ms: int) -> str:
-    """A window's error ratio from the recorded 5m rates, bad and total summed separately
-    (traffic-weighted: a quiet night's errors count as little as its traffic)."""
+    """A window's error ratio from the recorded 5m rates (or, past a day, their 30m sums),
+    bad and total summed separately: traffic-weighted, so a quiet night's errors count as
+    little as its traffic."""
     w = format_duration(window_ms)
-    return f"sum_over_time({recorded(c.BAD_RATE, slo)}[{w}])\n/\nsum_over_time({recorded(c.TOTAL_RATE, slo)}[{w}])"
+    bad, total = (c.BAD_SUM, c.TOTAL_SUM) if window_ms > c.COARSE_FROM_MS else (c.BAD_RATE, c.TOTAL_RATE)
+    return f"sum_over_time({recorded(bad, slo)}[{w}])\n/\nsum_over_time({recorded(total, slo)}[{w}])"
 
 
 def raw_error_ratio(sli: m.RawSLI, window_ms: int) -> str:

@@ -42,12 +42,32 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
 
 def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
     rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
-    period = {
-        "name": c.group_name(slo.service, slo.id, "period"),
-        "interval": c.PERIOD_GROUP_INTERVAL,
-        "rules": build_period_recordings(slo),
-    }
-    return [{"name": c.group_name(slo.service, slo.id), "rules": rules}, period]
+    groups = [{"name": c.group_name(slo.service, slo.id), "rules": rules}]
+    if not isinstance(slo.sli, m.RawSLI):
+        groups.append(
+            {
+                "name": c.group_name(slo.service, slo.id, "30m"),
+                "interval": c.COARSE_GROUP_INTERVAL,
+                "rules": build_coarse_recordings(slo),
+            }
+        )
+    groups.append(
+        {
+            "name": c.group_name(slo.service, slo.id, "period"),
+            "interval": c.PERIOD_GROUP_INTERVAL,
+            "rules": build_period_recordings(slo),
+        }
+    )
+    return groups
+
+
+def build_coarse_recordings(slo: m.SLO) -> list[Rule]:
+    """The 5m rates of bad and all events summed over 30 minutes, every 30 minutes."""
+    labels = slo.label_dict()
+    return [
+        _record(summed, f"sum_over_time({q.recorded(rate, slo)}[{c.COARSE_WINDOW}])", labels)
+        for summed, rate in ((c.BAD_SUM, c.BAD_RATE), (c.TOTAL_SUM, c.TOTAL_RATE))
+    ]
 
 
 def with_severity(item: m.SLO | m.ThresholdAlert, severity: str) -> dict[str, str]:

@@ -1,0 +1,395 @@
+"""What the generated rules cost Prometheus, against the peers' rule shapes, on the same data.
+
+    make bench                                   # with bench/generate.py
+    .venv/bin/python bench/rules_cost.py --slos 10 --instances 5 --days 30
+
+One real Prometheus on 127.0.0.1 holds 30 days of request counters for N SLOs (each over
+`instances` x 2 series, one sample a minute) with uneven traffic: busy days, quiet nights,
+and errors mostly at night. Three rule sets are loaded in turn:
+
+- slogen: the rules `slogen generate` writes for these SLOs (5m rates of bad and all
+  events recorded once; longer windows and the period summed from them);
+- Sloth's shape: seven error ratios from raw counters, the period as the average of the
+  recorded 5m ratios;
+- Pyrra's shape: the same windows from raw counters, the period as increase() over the
+  whole window on raw counters.
+
+Recorded histories a shape reads (slogen's 5m rates, Sloth's 5m ratio) are backfilled
+with `promtool tsdb create-blocks-from rules`. For each set: evaluation time per group
+from /api/v1/rules (averaged over several evaluations), samples read per evaluation from
+the query statistics (totalQueryableSamples: no machine noise), both per minute at the
+production intervals (1m; slogen's period group 5m), and the period SLI's error against
+the true ratio of bad to all events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.harness import backfill_file, binary, prometheus, wait_until  # noqa: E402
+
+WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+TIERS = (
+    ("critical", "1h", "5m", 14.4),
+    ("critical", "6h", "30m", 6),
+    ("warning", "1d", "2h", 3),
+    ("warning", "3d", "6h", 1),
+)
+OBJECTIVE = 0.999
+STEP = 60
+FUTURE = 20 * 60  # data runs this far past "now", so live evaluations see fresh samples
+
+
+def load(ts: float) -> tuple[float, float]:
+    """(requests per minute per series pair, error ratio) at a time: busy days, quiet
+    nights, and errors mostly at night."""
+    hour = (ts % 86400) / 3600
+    day = max(0.0, math.sin(math.pi * (hour - 6) / 16)) if 6 <= hour <= 22 else 0.0
+    rpm = 30 + 570 * day
+    error = 0.02 if hour < 6 else 0.0005
+    return rpm, error
+
+
+def selectors(slo: int) -> tuple[str, str]:
+    return f'bench_requests_total{{slo="s{slo}", code=~"5.."}}', f'bench_requests_total{{slo="s{slo}"}}'
+
+
+def write_data(path: Path, slos: int, instances: int, start: int, end: int) -> list[float]:
+    """Counters to OpenMetrics (one series after the other); returns the true error
+    ratio of each SLO over the last 30 days up to `end`."""
+    period_start = end - 30 * 86400
+    truth = []
+    with path.open("w") as out:
+        out.write("# TYPE bench_requests_total gauge\n")
+        for slo in range(slos):
+            bad_sum = total_sum = 0.0
+            for instance in range(instances):
+                for code in ("200", "500"):
+                    value = 0.0
+                    name = f'bench_requests_total{{slo="s{slo}",instance="i{instance}",code="{code}"}}'
+                    lines = []
+                    for ts in range(start, end + 1, STEP):
+                        rpm, error = load(ts)
+                        skew = 1 + 0.1 * instance  # instances differ in size
+                        step = rpm * skew * (error if code == "500" else 1 - error) * STEP / 60
+                        if ts > start:
+                            value += step
+                            if ts > period_start:
+                                total_sum += step
+                                bad_sum += step if code == "500" else 0.0
+                        lines.append(f"{name} {value:.2f} {ts}\n")
+                    out.writelines(lines)
+            truth.append(bad_sum / total_sum)
+        out.write("# EOF\n")
+    return truth
+
+
+def slogen_rules(work: Path, slos: int) -> list[Path]:
+    spec = work / "spec"
+    spec.mkdir()
+    lines = ["version: 1", "service: bench", "slos:"]
+    for slo in range(slos):
+        bad, total = selectors(slo)
+        lines += [
+            f"  s{slo}:",
+            f"    objective: {OBJECTIVE}",
+            "    ratio:",
+            f"      bad: '{bad}'",
+            f"      total: '{total}'",
+        ]
+    (spec / "bench.yaml").write_text("\n".join(lines) + "\n")
+    out = work / "slogen-out"
+    subprocess.run(
+        [sys.executable, "-m", "generator.cli", "generate", "--spec", str(spec), "--out", str(out)],
+        check=True,
+        cwd=REPO,
+    )
+    return sorted((out / "prometheus/rules").glob("*.yaml"))
+
+
+def _alerts(name: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+    budget = 1 - OBJECTIVE
+    sel = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    out = []
+    for severity in ("critical", "warning"):
+        arms = [
+            f"(slo:sli_error:ratio_rate{long}{{{sel}}} > {factor * budget:g} and slo:sli_error:ratio_rate{short}{{{sel}}} > {factor * budget:g})"
+            for sev, long, short, factor in TIERS
+            if sev == severity
+        ]
+        out.append({"alert": name, "expr": " or ".join(arms), "labels": {**labels, "severity": severity}})
+    return out
+
+
+def sloth_rules(work: Path, slos: int) -> list[Path]:
+    """Sloth's shape: every window from raw counters; the period averages 5m ratios."""
+    groups = []
+    for slo in range(slos):
+        bad, total = selectors(slo)
+        labels = {"sloth_service": "bench", "sloth_slo": f"s{slo}"}
+        sel = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+        rules: list[dict[str, Any]] = [
+            {
+                "record": f"slo:sli_error:ratio_rate{w}",
+                "expr": f"sum(rate({bad}[{w}])) / sum(rate({total}[{w}]))",
+                "labels": labels,
+            }
+            for w in WINDOWS
+        ]
+        groups.append({"name": f"sloth-slo-sli-recordings-s{slo}", "rules": rules})
+        period = f"sum_over_time(slo:sli_error:ratio_rate5m{{{sel}}}[30d]) / count_over_time(slo:sli_error:ratio_rate5m{{{sel}}}[30d])"
+        meta = [
+            {"record": "slo:sli_error:ratio_rate30d", "expr": period, "labels": labels},
+            {"record": "slo:objective:ratio", "expr": f"vector({OBJECTIVE})", "labels": labels},
+            {
+                "record": "slo:period_burn_rate:ratio",
+                "expr": f"slo:sli_error:ratio_rate30d{{{sel}}} / {1 - OBJECTIVE:g}",
+                "labels": labels,
+            },
+        ]
+        groups.append({"name": f"sloth-slo-meta-recordings-s{slo}", "rules": meta})
+        groups.append({"name": f"sloth-slo-alerts-s{slo}", "rules": _alerts("SlothBurn", labels)})
+    path = work / "sloth.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    return [path]
+
+
+def pyrra_rules(work: Path, slos: int) -> list[Path]:
+    """Pyrra's shape: windows from raw counters; the period with increase() over 30d."""
+    groups = []
+    for slo in range(slos):
+        bad, total = selectors(slo)
+        labels = {"pyrra_slo": f"s{slo}"}
+        sel = f'pyrra_slo="s{slo}"'
+        increase = [
+            {
+                "record": "bench_requests:increase30d",
+                "expr": f"sum by (code) (increase({total}[30d]))",
+                "labels": labels,
+            },
+            {
+                "record": "slo:sli_error:ratio_rate30d",
+                "expr": f'sum(bench_requests:increase30d{{{sel}, code=~"5.."}}) / sum(bench_requests:increase30d{{{sel}}})',
+                "labels": labels,
+            },
+        ]
+        groups.append({"name": f"pyrra-increase-s{slo}", "rules": increase})
+        burn: list[dict[str, Any]] = [
+            {
+                "record": f"slo:sli_error:ratio_rate{w}",
+                "expr": f"sum(rate({bad}[{w}])) / sum(rate({total}[{w}]))",
+                "labels": labels,
+            }
+            for w in WINDOWS
+        ]
+        groups.append({"name": f"pyrra-burnrate-s{slo}", "rules": burn + _alerts("PyrraBurn", labels)})
+    path = work / "pyrra.yaml"
+    path.write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
+    return [path]
+
+
+def query(url: str, expr: str, at: float) -> tuple[list[Any], int]:
+    params = urllib.parse.urlencode({"query": expr, "time": f"{at:.3f}", "stats": "all"})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=120) as response:
+        data = json.load(response)["data"]
+    return data["result"], int(data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0))
+
+
+def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: int, work: Path) -> Path:
+    """The recorded series a shape reads over 30 days, evaluated by promtool against the
+    raw data (only rules that read raw series: promtool cannot chain recordings)."""
+    path = work / "backfill-rules.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "backfill", "rules": rules}]}, sort_keys=False))
+    out = work / "backfill-blocks"
+    result = subprocess.run(
+        [
+            binary("promtool"),
+            "tsdb",
+            "create-blocks-from",
+            "rules",
+            f"--url={url}",
+            f"--start={start}",
+            f"--end={end}",
+            f"--output-dir={out}",
+            "--eval-interval=60s",
+            "--max-block-duration=168h",
+            str(path),  # 7 days: under the 11,000 points of a range query
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"rule backfill failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return out
+
+
+def production_interval(group: dict[str, Any]) -> float:
+    """Minutes between evaluations in production: 1m, or the group's own interval."""
+    text = group.get("interval", "1m")
+    return {"1m": 1.0, "5m": 5.0}[text]
+
+
+def measure(url: str, files: list[Path], work: Path, name: str, at: float, rounds: int) -> dict[str, Any]:
+    """Load one rule set (every group evaluated every 2s), average each group's
+    evaluation time over `rounds` evaluations, count samples per rule."""
+    groups = [g for f in files for g in yaml.safe_load(f.read_text())["groups"]]
+    fast = work / f"{name}-measured.yaml"
+    fast.write_text(yaml.safe_dump({"groups": [{**g, "interval": "2s"} for g in groups]}, sort_keys=False))
+    config = {"global": {"evaluation_interval": "2s"}, "rule_files": [str(fast)]}
+    (work / "prometheus.yml").write_text(json.dumps(config))
+    urllib.request.urlopen(urllib.request.Request(f"{url}/-/reload", method="POST"), timeout=30).read()
+    wait_until(lambda: _rules(url, {g["name"] for g in groups}), 60, f"the {name} rules to load")
+    times: dict[str, list[float]] = {}
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (len(times) < len(groups) or min(len(v) for v in times.values()) < rounds):
+        for group in _rules(url, {g["name"] for g in groups}) or []:
+            if group["lastEvaluation"] != seen.get(group["name"]) and group["lastEvaluation"][:4] != "0001":
+                seen[group["name"]] = group["lastEvaluation"]
+                times.setdefault(group["name"], []).append(float(group["evaluationTime"]))
+        time.sleep(0.5)
+    seconds_per_minute = samples_per_minute = 0.0
+    for group in groups:
+        runs = times.get(group["name"], [0.0])
+        per_minute = 1 / production_interval(group)
+        seconds_per_minute += sum(runs) / len(runs) * per_minute
+        for rule in group["rules"]:
+            _, samples = query(url, rule["expr"], at)
+            samples_per_minute += samples * per_minute
+    return {
+        "rules": sum(len(g["rules"]) for g in groups),
+        "samples_per_minute": samples_per_minute,
+        "seconds_per_minute": seconds_per_minute,
+    }
+
+
+def _rules(url: str, names: set[str]) -> list[dict[str, Any]] | None:
+    with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=30) as response:
+        groups = [g for g in json.load(response)["data"]["groups"] if g["name"] in names]
+    return groups if len(groups) == len(names) else None
+
+
+def period_expressions(files: list[Path], slos: int, label: str) -> list[str]:
+    """Each SLO's 30-day error ratio as its rule set records it."""
+    groups = [g for f in files for g in yaml.safe_load(f.read_text())["groups"]]
+    rules = {
+        r["labels"].get(label): r["expr"]
+        for g in groups
+        for r in g["rules"]
+        if r.get("record") == "slo:sli_error:ratio_rate30d"
+    }
+    return [rules[f"s{slo}"] for slo in range(slos)]
+
+
+def pyrra_periods(slos: int) -> list[str]:
+    """Pyrra's period: its increase30d recording, inlined (it is not recorded here)."""
+    return [f"sum(increase({bad}[30d])) / sum(increase({total}[30d]))" for bad, total in map(selectors, range(slos))]
+
+
+def period_errors(url: str, expressions: list[str], at: float, truth: list[float]) -> list[float]:
+    """Relative error of each SLO's period SLI against the true ratio of bad to all events."""
+    out = []
+    for expr, true_ratio in zip(expressions, truth, strict=True):
+        result, _ = query(url, expr, at)
+        out.append(float(result[0]["value"][1]) / true_ratio - 1)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--slos", type=int, default=10)
+    parser.add_argument("--instances", type=int, default=5, help="series pairs (200/500) per SLO")
+    parser.add_argument("--days", type=int, default=33, help="history; the period is 30 days")
+    parser.add_argument("--rounds", type=int, default=5, help="evaluations averaged per group")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="slogen-rules-cost-") as scratch:
+        work = Path(scratch)
+        now = int(time.time()) // 60 * 60
+        end = now + FUTURE
+        start = end - args.days * 86400
+        t0 = time.perf_counter()
+        truth = write_data(work / "data.om", args.slos, args.instances, start, end)
+        data = work / "data"
+        backfill_file(work / "data.om", data)
+        (work / "data.om").unlink()
+        series = args.slos * args.instances * 2
+        print(
+            f"data: {args.slos} SLOs x {series // args.slos} series, {args.days} days at {STEP}s "
+            f"({series * args.days * 86400 // STEP:,} samples), ready in {time.perf_counter() - t0:.0f}s",
+            flush=True,
+        )
+        shapes = {
+            "slogen": slogen_rules(work, args.slos),
+            "sloth": sloth_rules(work, args.slos),
+            "pyrra": pyrra_rules(work, args.slos),
+        }
+        raw_readers = [
+            r
+            for f in shapes["slogen"]
+            for g in yaml.safe_load(f.read_text())["groups"]
+            for r in g["rules"]
+            if r.get("record") in ("slo:sli_bad_events:rate5m", "slo:sli_total_events:rate5m")
+        ]
+        raw_readers += [
+            r
+            for f in shapes["sloth"]
+            for g in yaml.safe_load(f.read_text())["groups"]
+            for r in g["rules"]
+            if r.get("record") == "slo:sli_error:ratio_rate5m"
+        ]
+        with prometheus(work / "p1", data_dir=data) as server:
+            blocks = backfill_recordings(server.url, raw_readers, start + 600, end, work)
+        for block in blocks.iterdir():  # into the data folder once that Prometheus is gone
+            shutil.move(str(block), data / block.name)
+        print(f"recorded 5m histories backfilled in {time.perf_counter() - t0:.0f}s", flush=True)
+        (work / "p2").mkdir()
+        with prometheus(
+            work / "p2", data_dir=data, extra=["--web.enable-lifecycle", "--query.max-samples=500000000"]
+        ) as server:
+            # prometheus() wrote its config in p2/; point reloads at it
+            results = {}
+            for name, files in shapes.items():
+                results[name] = measure(server.url, files, work / "p2", name, end, args.rounds)
+            accuracy = {
+                "slogen": period_errors(server.url, period_expressions(shapes["slogen"], args.slos, "slo"), end, truth),
+                "sloth": period_errors(
+                    server.url, period_expressions(shapes["sloth"], args.slos, "sloth_slo"), end, truth
+                ),
+                "pyrra": period_errors(server.url, pyrra_periods(args.slos), end, truth),
+            }
+    base = results["slogen"]
+    print()
+    print(
+        f"{'shape':<8} {'rules':>6} {'samples/min':>13} {'vs slogen':>10} {'eval s/min':>11} {'vs slogen':>10} {'period SLI error (mean, worst)':>32}"
+    )
+    for name, r in results.items():
+        errors = accuracy[name]
+        mean = sum(abs(e) for e in errors) / len(errors)
+        worst = max(errors, key=abs)
+        print(
+            f"{name:<8} {r['rules']:>6} {r['samples_per_minute']:>13,.0f} {r['samples_per_minute'] / base['samples_per_minute']:>9.1f}x "
+            f"{r['seconds_per_minute']:>11.4f} {r['seconds_per_minute'] / base['seconds_per_minute']:>9.1f}x "
+            f"{mean * 100:>14.2f}% {worst * 100:>+14.2f}%"
+        )
+    print(f"\ntrue 30d error ratios: {', '.join(f'{t:.5f}' for t in truth[:3])}{', ...' if len(truth) > 3 else ''}")
+
+
+if __name__ == "__main__":
+    main()
