@@ -50,8 +50,10 @@ lint: $(STAMP)
 e2e: $(STAMP) tools
 	$(BIN)/python -m pytest -q -m e2e
 
+# Speed of slogen (generate, validate) and cost of its rules against the peers' shapes.
 bench: $(STAMP) tools
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/rules_cost.py
 
 # Regenerate the golden trees under tests/cases/*/out after a deliberate change.
 golden: $(STAMP)

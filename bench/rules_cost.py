@@ -18,7 +18,8 @@ Recorded histories a shape reads (slogen's 5m rates, Sloth's 5m ratio) are backf
 with `promtool tsdb create-blocks-from rules`. For each set: evaluation time per group
 from /api/v1/rules (averaged over several evaluations), samples read per evaluation from
 the query statistics (totalQueryableSamples: no machine noise), both per minute at the
-production intervals (1m; slogen's period group 5m), and the period SLI's error against
+production intervals (1m; slogen's 30m sums and 5m period group at theirs), and the
+period SLI's error against
 the true ratio of bad to all events.
 """
 
@@ -211,12 +212,12 @@ def query(url: str, expr: str, at: float) -> tuple[list[Any], int]:
     return data["result"], int(data.get("stats", {}).get("samples", {}).get("totalQueryableSamples", 0))
 
 
-def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: int, work: Path) -> Path:
-    """The recorded series a shape reads over 30 days, evaluated by promtool against the
-    raw data (only rules that read raw series: promtool cannot chain recordings)."""
-    path = work / "backfill-rules.yaml"
+def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: int, work: Path, interval: str) -> Path:
+    """Recorded series over the history, evaluated by promtool against what the
+    Prometheus at `url` holds (promtool cannot chain recordings: one level a pass)."""
+    path = work / f"backfill-rules-{interval}.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "backfill", "rules": rules}]}, sort_keys=False))
-    out = work / "backfill-blocks"
+    out = work / f"backfill-blocks-{interval}"
     result = subprocess.run(
         [
             binary("promtool"),
@@ -227,9 +228,9 @@ def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: 
             f"--start={start}",
             f"--end={end}",
             f"--output-dir={out}",
-            "--eval-interval=60s",
-            "--max-block-duration=168h",
-            str(path),  # 7 days: under the 11,000 points of a range query
+            f"--eval-interval={interval}",
+            "--max-block-duration=168h",  # 7 days: a range query at 60s stays under 11,000 points
+            str(path),
         ],
         capture_output=True,
         text=True,
@@ -242,8 +243,9 @@ def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: 
 
 def production_interval(group: dict[str, Any]) -> float:
     """Minutes between evaluations in production: 1m, or the group's own interval."""
-    text = group.get("interval", "1m")
-    return {"1m": 1.0, "5m": 5.0}[text]
+    from generator.quantity import parse_duration
+
+    return parse_duration(group.get("interval", "1m")) / 60_000
 
 
 def measure(url: str, files: list[Path], work: Path, name: str, at: float, rounds: int) -> dict[str, Any]:
@@ -315,7 +317,7 @@ def period_errors(url: str, expressions: list[str], at: float, truth: list[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--slos", type=int, default=10)
-    parser.add_argument("--instances", type=int, default=5, help="series pairs (200/500) per SLO")
+    parser.add_argument("--instances", type=int, default=25, help="series pairs (200/500) per SLO: 50 series")
     parser.add_argument("--days", type=int, default=33, help="history; the period is 30 days")
     parser.add_argument("--rounds", type=int, default=5, help="evaluations averaged per group")
     args = parser.parse_args()
@@ -340,25 +342,25 @@ def main() -> None:
             "sloth": sloth_rules(work, args.slos),
             "pyrra": pyrra_rules(work, args.slos),
         }
-        raw_readers = [
-            r
-            for f in shapes["slogen"]
-            for g in yaml.safe_load(f.read_text())["groups"]
-            for r in g["rules"]
-            if r.get("record") in ("slo:sli_bad_events:rate5m", "slo:sli_total_events:rate5m")
+
+        def recordings(shape: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+            groups = [g for f in shapes[shape] for g in yaml.safe_load(f.read_text())["groups"]]
+            return [r for g in groups for r in g["rules"] if r.get("record") in names]
+
+        levels = [  # what each shape's rules read, one level a pass, at its production interval
+            (
+                "1m",
+                recordings("slogen", ("slo:sli_bad_events:rate5m", "slo:sli_total_events:rate5m"))
+                + recordings("sloth", ("slo:sli_error:ratio_rate5m",)),
+            ),
+            ("30m", recordings("slogen", ("slo:sli_bad_events:rate5m_sum30m", "slo:sli_total_events:rate5m_sum30m"))),
         ]
-        raw_readers += [
-            r
-            for f in shapes["sloth"]
-            for g in yaml.safe_load(f.read_text())["groups"]
-            for r in g["rules"]
-            if r.get("record") == "slo:sli_error:ratio_rate5m"
-        ]
-        with prometheus(work / "p1", data_dir=data) as server:
-            blocks = backfill_recordings(server.url, raw_readers, start + 600, end, work)
-        for block in blocks.iterdir():  # into the data folder once that Prometheus is gone
-            shutil.move(str(block), data / block.name)
-        print(f"recorded 5m histories backfilled in {time.perf_counter() - t0:.0f}s", flush=True)
+        for level, (interval, rules) in enumerate(levels):
+            with prometheus(work / f"p-backfill-{level}", data_dir=data) as server:
+                blocks = backfill_recordings(server.url, rules, start + 600 + level * 1800, end, work, interval)
+            for block in blocks.iterdir():  # into the data folder once that Prometheus is gone
+                shutil.move(str(block), data / block.name)
+        print(f"recorded histories backfilled in {time.perf_counter() - t0:.0f}s", flush=True)
         (work / "p2").mkdir()
         with prometheus(
             work / "p2", data_dir=data, extra=["--web.enable-lifecycle", "--query.max-samples=500000000"]
