@@ -8,7 +8,8 @@ in turn (ratio bad/total, ratio good/bad, latency, raw) and a threshold alert fo
 other SLO (error ratio, p99 latency, gauge over capacity). Each command runs in a fresh
 process; the best of --repeat runs is reported, with that process's peak memory.
 `generate` is timed writing out/ to this machine's disk and to tmpfs (/dev/shm), which
-separates slogen's own time from the disk's (file creation is slow on some VMs).
+separates slogen's own time from the disk's (file creation is slow on some VMs), and
+`generate --check` (CI's guard: compare, write nothing) on the tree it wrote.
 `validate` (promtool on every rule and test, amtool, dashboards) runs up to
 --validate-max SLOs: it takes about 0.1 s per SLO on two cores.
 """
@@ -142,7 +143,10 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     shm = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
-    header = f"{'SLOs':>6} {'svcs':>5} {'files':>6} {'generate s':>10} {'(tmpfs) s':>10} {'SLOs/s':>7} {'peak MB':>8} {'validate s':>10} {'peak MB':>8}"
+    header = (
+        f"{'SLOs':>6} {'svcs':>5} {'files':>6} {'generate s':>10} {'(tmpfs) s':>10} {'--check s':>9} {'SLOs/s':>7} {'peak MB':>8}"
+        f" {'validate s':>10} {'peak MB':>8}"
+    )
     print(header)
     with tempfile.TemporaryDirectory(prefix="slogen-bench-") as scratch_name:
         scratch = Path(scratch_name)
@@ -152,6 +156,7 @@ def main() -> None:
             out = scratch / f"out-{slos}"
             gen_s, gen_mb, _ = best(repeat, ["generate", "--spec", str(folder), "--out", str(out)], scratch, out)
             files = sum(1 for p in out.rglob("*") if p.is_file())
+            check_s, _, _ = best(repeat, ["generate", "--check", "--spec", str(folder), "--out", str(out)], scratch)
             tmpfs = "-"
             if shm is not None:
                 with tempfile.TemporaryDirectory(dir=shm) as ram:
@@ -166,7 +171,8 @@ def main() -> None:
                 validate = (f"{val_s:.1f}", f"{val_mb:.0f}")
             services = min(SERVICES, slos)
             print(
-                f"{slos:>6} {services:>5} {files:>6} {gen_s:>10.2f} {tmpfs:>10} {slos / gen_s:>7.0f} {gen_mb:>8.0f} {validate[0]:>10} {validate[1]:>8}",
+                f"{slos:>6} {services:>5} {files:>6} {gen_s:>10.2f} {tmpfs:>10} {check_s:>9.2f} {slos / gen_s:>7.0f} {gen_mb:>8.0f}"
+                f" {validate[0]:>10} {validate[1]:>8}",
                 flush=True,
             )
             shutil.rmtree(out, ignore_errors=True)

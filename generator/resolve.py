@@ -241,11 +241,9 @@ class _Resolver:
             return None
         labels = _labels(spec, slo_id, slo.labels)
         tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
-        windows = sorted(
-            {c.BASE_WINDOW_MS}
-            | {t.long_ms for t in tiers + tuple(d.tier for d in dropped)}
-            | {t.short_ms for t in tiers + tuple(d.tier for d in dropped)}
-        )
+        # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
+        every_tier = (*tiers, *(d.tier for d in dropped))
+        windows = {c.BASE_WINDOW_MS, *(t.long_ms for t in every_tier), *(t.short_ms for t in every_tier)} - {period_ms}
         return m.SLO(
             service=spec.service,
             id=slo_id,
@@ -259,7 +257,7 @@ class _Resolver:
             sli=sli,
             tiers=tiers,
             dropped=dropped,
-            windows=tuple(w for w in windows if w != period_ms),
+            windows=tuple(sorted(windows)),
         )
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:

@@ -5,6 +5,8 @@ A server that does not come up fails the test with its log."""
 from __future__ import annotations
 
 import contextlib
+import email
+import email.policy
 import json
 import shutil
 import socket
@@ -14,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +166,26 @@ def prometheus(
     ]
     with run_server("prometheus", command, f"http://{LOOPBACK}:{port}", workdir) as server:
         yield server
+
+
+@contextlib.contextmanager
+def smtp_server() -> Iterator[tuple[int, list[EmailMessage]]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    received: list[EmailMessage] = []
+
+    class Keep:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            received.append(message)
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Keep(), hostname=LOOPBACK, port=port)
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()

@@ -15,7 +15,7 @@ import pytest
 from generator.digest import incidents_from_series
 
 from .conftest import REPO, slogen
-from .harness import backfill, free_port, prometheus
+from .harness import backfill, free_port, prometheus, smtp_server
 
 END = 1_790_000_040  # a fixed "now" (2026-09-21 14:14 UTC) so the email is deterministic
 PLATFORM = 'owner="platform"'
@@ -84,22 +84,8 @@ def test_the_digest_is_deterministic_for_a_given_end(day: str, tmp_path: Path) -
 
 
 def test_the_digest_is_sent_through_smtp(day: str) -> None:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Message
-
-    received: list[EmailMessage] = []
-
-    class Keep(Message):  # type: ignore[misc]
-        def handle_message(self, message: EmailMessage) -> None:
-            received.append(message)
-
-    port = free_port()
-    controller = Controller(Keep(message_class=EmailMessage), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server() as (port, received):
         result = slogen("digest", "--prometheus", day, "--at", str(END), "--smtp", f"127.0.0.1:{port}")
-    finally:
-        controller.stop()
     assert result.returncode == 0, result.stderr
     assert len(received) == 1
     assert received[0]["Subject"] == "slogen daily summary: 2 incidents in 24h, 2 critical"
