@@ -31,6 +31,7 @@ class Incident:
     end: float
     ongoing: bool
     runbook_url: str = ""
+    dashboard_url: str = ""
 
     @property
     def label(self) -> dict[str, str]:
@@ -85,10 +86,14 @@ def collect(prometheus_url: str, end: float, hours: int, model: m.Model | None =
     series = query(prometheus_url, f'ALERTS{{alertstate="firing"}}[{window}]', end)
     digest = Digest(start=end - hours * 3600, end=end)
     runbooks = _runbooks(model) if model else {}
+    services = {s.name for s in model.services} if model else set()
     for incident in incidents_from_series(series, end):
-        lab = incident.label
-        url = runbooks.get((lab.get(c.LABEL_SERVICE, ""), lab.get(c.LABEL_SLO, "")), "")
-        digest.incidents.append(Incident(incident.labels, incident.start, incident.end, incident.ongoing, url))
+        service = incident.label.get(c.LABEL_SERVICE, "")
+        runbook = runbooks.get((service, incident.label.get(c.LABEL_SLO, "")), "")
+        dashboard = c.dashboard_url(model.settings.grafana_url, service) if model and service in services else ""
+        digest.incidents.append(
+            Incident(incident.labels, incident.start, incident.end, incident.ongoing, runbook, dashboard)
+        )
     return digest
 
 
@@ -122,6 +127,7 @@ def render_context(digest: Digest) -> dict[str, Any]:
                     "ended": "still firing" if i.ongoing else _when(i.end),
                     "duration": format_duration(int(round(i.duration_s / 60)) * 60_000) or "<1m",
                     "runbook_url": i.runbook_url,
+                    "dashboard_url": i.dashboard_url,
                 }
             )
         groups.append({"service": service, "severity": severity, "incidents": rows})

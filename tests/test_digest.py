@@ -72,9 +72,11 @@ def test_the_digest_lists_each_incident_per_service_and_severity_with_links(day:
     assert "- SLOErrorBudgetBurn availability: 2026-09-21 04:14 UTC to 2026-09-21 04:44 UTC, 30m" in plain
     assert "- PoolExhaustion pool-exhaustion: 2026-09-21 11:14 UTC to 2026-09-21 11:34 UTC, 20m" in plain
     assert "runbook: docs/INCIDENT_RESPONSE_RUNBOOKS.md#p0-service-down-or-error-rate-above-5" in plain
+    assert "dashboard: https://grafana.example.com/d/slo-api" in plain
     assert "Memory" not in plain  # pending only: it never fired
     assert plain.count("SLOErrorBudgetBurn") == 1  # yesterday's incident is out of the window
     assert '<a href="docs/INCIDENT_RESPONSE_RUNBOOKS.md#p1-elevated-latency">runbook</a>' in html
+    assert '<a href="https://grafana.example.com/d/slo-db">dashboard</a>' in html
 
 
 def test_the_digest_is_deterministic_for_a_given_end(day: str, tmp_path: Path) -> None:
