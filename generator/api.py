@@ -97,12 +97,19 @@ def validate(options: Options) -> list[str]:
         return check_tree(root)
 
 
-def schema() -> dict[str, Any]:
-    from .spec import ServiceFile
+SCHEMA_KINDS = ("service", "routing", "settings")
 
-    out = ServiceFile.model_json_schema(by_alias=True)
+
+def schema(kind: str = "service") -> dict[str, Any]:
+    """The JSON Schema of one kind of spec file, from the pydantic models."""
+    from pydantic import BaseModel
+
+    from .spec import RoutingFile, ServiceFile, SettingsFile
+
+    models: dict[str, type[BaseModel]] = {"service": ServiceFile, "routing": RoutingFile, "settings": SettingsFile}
+    out: dict[str, Any] = models[kind].model_json_schema(by_alias=True)
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    out["title"] = "slogen service spec (version 1)"
+    out["title"] = f"slogen {kind} spec (version 1)"
     return out
 
 

@@ -204,9 +204,10 @@ def _parse_time(text: str | None) -> float:
 
 
 @main.command()
-def schema() -> None:
-    """Print the spec's JSON Schema (for editors)."""
-    click.echo(json.dumps(api.schema(), indent=2, sort_keys=True))
+@click.argument("kind", type=click.Choice(api.SCHEMA_KINDS), default="service")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a spec file: service (default), routing or settings."""
+    click.echo(json.dumps(api.schema(kind), indent=2, sort_keys=True))
 
 
 if __name__ == "__main__":

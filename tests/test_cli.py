@@ -42,6 +42,13 @@ def test_explain_an_unknown_target_is_exit_2() -> None:
     assert "no SLO or alert 'nope' in api" in result.stderr
 
 
+def test_routing_and_settings_have_schemas_too() -> None:
+    routing = json.loads(slogen("schema", "routing").stdout)
+    assert set(routing["required"]) == {"version", "receivers", "routes"}
+    settings = json.loads(slogen("schema", "settings").stdout)
+    assert "grafana" in settings["properties"]
+
+
 def test_schema_is_json_schema_for_the_spec() -> None:
     result = slogen("schema")
     assert result.returncode == 0

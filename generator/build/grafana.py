@@ -4,21 +4,20 @@ into the SDK's v1 dashboard model and then into plain JSON-ready data."""
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)  # the SDK warns on import
-    from grafana_foundation_sdk.builders import common as common_builders
-    from grafana_foundation_sdk.builders import dashboard as sdk
-    from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
-    from grafana_foundation_sdk.cog.encoder import JSONEncoder
-    from grafana_foundation_sdk.models import common as common_models
-    from grafana_foundation_sdk.models import dashboard as models
-    from grafana_foundation_sdk.models import prometheus as prometheus_models
+# The SDK's v1 builders warn "Prefer using dashboardv2" (a DeprecationWarning, silent
+# under Python's default filters); pytest's configuration ignores it.
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as sdk
+from grafana_foundation_sdk.builders import prometheus, stat, table, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common as common_models
+from grafana_foundation_sdk.models import dashboard as models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
 
 DATASOURCE_VAR = "datasource"
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${" + DATASOURCE_VAR + "}")
