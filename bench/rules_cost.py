@@ -18,7 +18,7 @@ Recorded histories a shape reads (slogen's 5m rates, Sloth's 5m ratio) are backf
 with `promtool tsdb create-blocks-from rules`. For each set: evaluation time per group
 from /api/v1/rules (averaged over several evaluations), samples read per evaluation from
 the query statistics (totalQueryableSamples: no machine noise), both per minute at the
-production intervals (1m; slogen's 30m sums and 5m period group at theirs), and the
+production intervals (1m; slogen's 30m sums and 2m30s period group at theirs), and the
 period SLI's error against
 the true ratio of bad to all events.
 """
