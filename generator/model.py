@@ -214,7 +214,6 @@ class Routing:
     time_intervals: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
     smtp: Any  # spec.Smtp | None
     resolve_timeout: str
-    grafana_url: str | None = None
 
     def receiver(self, name: str) -> Receiver:
         return next(r for r in self.receivers if r.name == name)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import conventions as c
 from .. import model as m
-from ..promql import Selector
+from ..promql import Matcher, Selector
 from ..quantity import fmt, fmt_percent, format_duration
 from . import queries as q
 from .grafana import GRID_WIDTH, Link, Panel, Query, Row, Step, dashboard
@@ -42,10 +42,6 @@ def build_provisioning(settings: m.Settings) -> dict[str, Any]:
             }
         ],
     }
-
-
-def _sel(name: str, item: m.SLO | m.ThresholdAlert) -> str:
-    return q.recorded(name, item) if isinstance(item, m.SLO) else Selector(name).render(q.slo_selector(item))
 
 
 # --- per service -------------------------------------------------------------------------
@@ -108,7 +104,7 @@ def slo_row(slo: m.SLO, y: int) -> Row:
         Panel(
             "stat",
             title,
-            [Query(_sel(name, slo), instant=True)],
+            [Query(q.recorded(name, slo), instant=True)],
             x=4 * i,
             y=top,
             w=4,
@@ -120,7 +116,14 @@ def slo_row(slo: m.SLO, y: int) -> Row:
         )
         for i, (title, name, unit, steps, desc) in enumerate(stats)
     ]
-    firing = f'count(ALERTS{{alertstate="firing", service="{slo.service}", slo="{slo.id}"}}) or vector(0)'
+    alerts = Selector("ALERTS").render(
+        (
+            Matcher("alertstate", "=", "firing"),
+            Matcher(c.LABEL_SERVICE, "=", slo.service),
+            Matcher(c.LABEL_SLO, "=", slo.id),
+        )
+    )
+    firing = f"count({alerts}) or vector(0)"
     panels.append(
         Panel(
             "stat",
@@ -135,10 +138,10 @@ def slo_row(slo: m.SLO, y: int) -> Row:
     )
     graphs = top + STAT_H
     sli = [
-        Query(f"1 - {_sel(c.error_ratio(w), slo)}", f"SLI over {format_duration(w)}")
+        Query(f"1 - {q.recorded(c.error_ratio(w), slo)}", f"SLI over {format_duration(w)}")
         for w in (c.BASE_WINDOW_MS, slo.tiers[0].long_ms if slo.tiers else 3_600_000)
     ]
-    sli.append(Query(_sel(c.OBJECTIVE, slo), "objective"))
+    sli.append(Query(q.recorded(c.OBJECTIVE, slo), "objective"))
     panels.append(
         Panel("timeseries", "SLI and objective", sli, x=0, y=graphs, w=12, h=GRAPH_H, unit="percentunit", max=1)
     )
@@ -146,7 +149,7 @@ def slo_row(slo: m.SLO, y: int) -> Row:
         Panel(
             "timeseries",
             f"Error budget remaining ({period})",
-            [Query(_sel(c.PERIOD_BUDGET_REMAINING, slo), "budget left")],
+            [Query(q.recorded(c.PERIOD_BUDGET_REMAINING, slo), "budget left")],
             x=12,
             y=graphs,
             w=12,
@@ -165,7 +168,7 @@ def slo_row(slo: m.SLO, y: int) -> Row:
 def burn_rate_panel(slo: m.SLO, y: int) -> Panel:
     budget = fmt(slo.budget)
     windows = sorted({w for t in slo.tiers for w in (t.long_ms, t.short_ms)})
-    queries = [Query(f"{_sel(c.error_ratio(w), slo)} / {budget}", format_duration(w)) for w in windows]
+    queries = [Query(f"{q.recorded(c.error_ratio(w), slo)} / {budget}", format_duration(w)) for w in windows]
     steps = [Step(None, "green")]
     for tier in sorted(slo.tiers, key=lambda t: t.factor):
         steps.append(Step(float(tier.factor), SEVERITY_COLOR[tier.severity]))
@@ -211,14 +214,14 @@ def traffic_panel(slo: m.SLO, y: int) -> Panel:
         return Panel(
             "timeseries",
             "Error ratio (5m)",
-            [Query(_sel(c.error_ratio(c.BASE_WINDOW_MS), slo), "error ratio")],
+            [Query(q.recorded(c.error_ratio(c.BASE_WINDOW_MS), slo), "error ratio")],
             x=12,
             y=y,
             w=12,
             h=GRAPH_H,
             unit="percentunit",
         )
-    queries = [Query(_sel(c.TOTAL_RATE, slo), "all events/s"), Query(_sel(c.BAD_RATE, slo), "bad events/s")]
+    queries = [Query(q.recorded(c.TOTAL_RATE, slo), "all events/s"), Query(q.recorded(c.BAD_RATE, slo), "bad events/s")]
     return Panel("timeseries", "Traffic and errors (5m rate)", queries, x=12, y=y, w=12, h=GRAPH_H, unit="ops")
 
 

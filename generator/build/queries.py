@@ -63,12 +63,6 @@ def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] =
     return bad, f"{zero(rate(sli.good, window_ms, by=by))} + {bad}"
 
 
-def slo_selector(slo: m.SLO | m.ThresholdAlert) -> tuple[Matcher, ...]:
-    """Matchers that pick one SLO's recorded series."""
-    labels = slo.label_dict()
-    return (Matcher(c.LABEL_SERVICE, "=", labels[c.LABEL_SERVICE]), Matcher(c.LABEL_SLO, "=", labels[c.LABEL_SLO]))
-
-
 def recorded(name: str, slo: m.SLO) -> str:
     return _recorded(name, slo.service, slo.id)
 
