@@ -43,8 +43,8 @@ test: $(STAMP) tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check generator tests bench
-	$(BIN)/mypy generator
+	$(BIN)/ruff check slogen tests bench
+	$(BIN)/mypy slogen
 
 # The end-to-end tests alone: real Prometheus and Alertmanager on 127.0.0.1.
 e2e: $(STAMP) tools

@@ -6,7 +6,7 @@ import os
 import resource
 import sys
 
-from generator.cli import main
+from slogen.cli import main
 
 try:
     main(sys.argv[1:])

@@ -117,7 +117,7 @@ def slogen_rules(work: Path, slos: int) -> list[Path]:
     (spec / "bench.yaml").write_text("\n".join(lines) + "\n")
     out = work / "slogen-out"
     subprocess.run(
-        [sys.executable, "-m", "generator.cli", "generate", "--spec", str(spec), "--out", str(out)],
+        [sys.executable, "-m", "slogen.cli", "generate", "--spec", str(spec), "--out", str(out)],
         check=True,
         cwd=REPO,
     )
@@ -243,7 +243,7 @@ def backfill_recordings(url: str, rules: list[dict[str, Any]], start: int, end: 
 
 def production_interval(group: dict[str, Any]) -> float:
     """Minutes between evaluations in production: 1m, or the group's own interval."""
-    from generator.quantity import parse_duration
+    from slogen.quantity import parse_duration
 
     return parse_duration(group.get("interval", "1m")) / 60_000
 

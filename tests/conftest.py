@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 def slogen(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `slogen ARGS` as a user would: a separate process, exit code and streams."""
     return subprocess.run(
-        [sys.executable, "-m", "generator.cli", *args],
+        [sys.executable, "-m", "slogen.cli", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

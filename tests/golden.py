@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator import api
+from slogen import api
 
 CASES = Path(__file__).parent / "cases"
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import api
-from generator.errors import CheckFailed
+from slogen import api
+from slogen.errors import CheckFailed
 
 from .conftest import REPO
 from .golden import cases

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.digest import incidents_from_series
+from slogen.digest import incidents_from_series
 
 from .conftest import REPO, slogen
 from .harness import backfill, free_port, prometheus, smtp_server

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import api
-from generator.build.alertmanager import build_alertmanager_config, build_route_tests
-from generator.build.rules import build_rule_files
-from generator.build.tests import build_test_files
-from generator.dump import to_yaml
+from slogen import api
+from slogen.builders.alertmanager import build_alertmanager_config, build_route_tests
+from slogen.builders.rules import build_rule_files
+from slogen.builders.tests import build_test_files
+from slogen.dump import to_yaml
 
 from .conftest import REPO
 from .golden import cases

@@ -7,10 +7,10 @@ from decimal import Decimal
 import promql_parser
 import pytest
 
-from generator import conventions as c
-from generator.promql import Matcher, Selector, parse_selector, quote
-from generator.quantity import fmt, format_duration, parse_duration, parse_number, parse_ratio
-from generator.resolve import scaled_tier
+from slogen import conventions as c
+from slogen.promql import Matcher, Selector, parse_selector, quote
+from slogen.quantity import fmt, format_duration, parse_duration, parse_number, parse_ratio
+from slogen.resolve import scaled_tier
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import api, write
+from slogen import api, write
 
 from .conftest import REPO, snapshot
 

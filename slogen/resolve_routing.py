@@ -130,7 +130,7 @@ def resolve_routing(
 
 def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
     """Every label key (with its known values) that some generated alert carries."""
-    from .build import queries as q
+    from .builders import queries as q
 
     out: dict[str, set[str]] = {"alertname": set(), c.LABEL_SEVERITY: set(c.SEVERITIES)}
     for service in services:

@@ -23,7 +23,7 @@ def template_text(override: Path | None = None) -> bytes:
     """The notification templates: the user's override if there is one, else ours."""
     if override is not None and (override / "alertmanager" / TEMPLATE_NAME).is_file():
         return (override / "alertmanager" / TEMPLATE_NAME).read_bytes()
-    return (files("generator.templates") / "alertmanager" / TEMPLATE_NAME).read_bytes()
+    return (files("slogen.templates") / "alertmanager" / TEMPLATE_NAME).read_bytes()
 
 
 def matcher(name: str, values: tuple[str, ...] | list[str], negate: bool = False) -> str:

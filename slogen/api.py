@@ -11,10 +11,10 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
-from .build import alertmanager as am
-from .build.dashboards import build_dashboards, build_provisioning
-from .build.rules import build_rule_files
-from .build.tests import build_test_files
+from .builders import alertmanager as am
+from .builders.dashboards import build_dashboards, build_provisioning
+from .builders.rules import build_rule_files
+from .builders.tests import build_test_files
 from .check import check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
 from .dump import to_json, to_yaml
 from .load import load_dir

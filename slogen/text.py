@@ -20,7 +20,7 @@ def environment(override_dir: str | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if override_dir and Path(override_dir).is_dir():
         loaders.append(jinja2.FileSystemLoader(override_dir))
-    loaders.append(jinja2.FileSystemLoader(str(files("generator.templates"))))
+    loaders.append(jinja2.FileSystemLoader(str(files("slogen.templates"))))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,

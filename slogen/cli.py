@@ -1,4 +1,4 @@
-"""The command line: parse options, call generator.api, print, exit 0 / 1 / 2."""
+"""The command line: parse options, call slogen.api, print, exit 0 / 1 / 2."""
 
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ def validate(spec: Path, templates: Path) -> None:
 @click.argument("target")
 def explain(spec: Path, target: str) -> None:
     """Explain the alerts of SERVICE/SLO (or SERVICE/ALERT): windows, factors, time to fire."""
-    from .build.explain import explain as build_explain
+    from .builders.explain import explain as build_explain
 
     try:
         model = api.load_model(_options(spec, Path("out"), Path("templates")))
