@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -11,15 +10,17 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
+from . import owned
 from .builders import alertmanager as am
 from .builders.dashboards import build_dashboards, build_provisioning
 from .builders.rules import build_rule_files
 from .builders.tests import build_test_files
 from .check import check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
 from .dump import to_json, to_yaml
+from .errors import WriteFailed
 from .load import load_dir
 from .resolve import resolve
-from .write import Tree, diff_trees, read_tree, staging_dir, swap_in, write_tree
+from .write import Tree, diff_trees, replace, write_tree
 
 
 @dataclass
@@ -65,27 +66,37 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     for rel, board in build_dashboards(model).items():
         tree[rel] = to_json(board)
     tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
+    tree[c.MANIFEST] = owned.manifest_bytes(tree)
     return dict(sorted(tree.items()))
 
 
 def generate(options: Options, check_only: bool = False) -> Outcome:
-    """Build out/ from the specs. With check_only, write nothing and report the diff."""
+    """Build out/ from the specs. With check_only, write nothing and report the diff.
+
+    Raises OutputRefused when out/ overlaps the specs or holds a file slogen did not
+    write (then nothing is written), WriteFailed when the system refuses the write."""
+    out = options.out_dir
+    owned.check_paths(options.spec_dir, out)
     model = load_model(options)
     tree = build_tree(model, options.templates)
-    current = read_tree(options.out_dir)
+    ownership = owned.inspect(out, tree)
+    current = owned.read_owned(out, ownership)
     changed = sorted(rel for rel in set(current) | set(tree) if current.get(rel) != tree.get(rel))
     outcome = Outcome(model, tree, changed)
     if check_only:
-        outcome.diff = diff_trees(current, tree, options.out_dir.name)
+        outcome.diff = diff_trees(current, tree, str(out))
         return outcome
-    if changed or not options.out_dir.exists():
-        staged = staging_dir(options.out_dir)
+    if changed or not out.is_dir():
         try:
-            write_tree(tree, staged)
-            swap_in(staged, options.out_dir)
-        finally:
-            shutil.rmtree(staged, ignore_errors=True)
+            replace(tree, out, ownership.owned)
+        except OSError as err:
+            raise WriteFailed(f"cannot write {out}: {_os_reason(err)}; {out} is left as it was") from err
     return outcome
+
+
+def _os_reason(err: OSError) -> str:
+    where = f" ({err.filename})" if err.filename else ""
+    return f"{err.strerror or err}{where}"
 
 
 def validate(options: Options) -> list[str]:

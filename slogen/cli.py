@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from . import api
-from .errors import CheckFailed, SpecError, ToolMissing
+from .errors import CheckFailed, OutputRefused, SpecError, ToolMissing, WriteFailed
 
-EXIT_DIFF = 1
+EXIT_DIFF = 1  # also: the system refused to write out/ (permissions, a full disk)
 EXIT_BAD_INPUT = 2
 
 
@@ -59,9 +59,12 @@ def _fail(err: Exception) -> None:
     if isinstance(err, ToolMissing):
         click.echo(f"slogen: {err}", err=True)
         sys.exit(EXIT_DIFF)
-    if isinstance(err, CheckFailed):
+    if isinstance(err, CheckFailed | WriteFailed):
         click.echo(f"slogen: {err}", err=True)
         sys.exit(EXIT_DIFF)
+    if isinstance(err, OutputRefused):
+        click.echo(f"slogen: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     raise err
 
 
@@ -79,7 +82,7 @@ def generate(spec: Path, out: Path, templates: Path, check: bool) -> None:
     """Compile the specs into out/."""
     try:
         outcome = api.generate(_options(spec, out, templates), check_only=check)
-    except (SpecError, ToolMissing, CheckFailed) as err:
+    except (SpecError, ToolMissing, CheckFailed, OutputRefused, WriteFailed) as err:
         _fail(err)
         return
     _warn(outcome.warnings)

@@ -105,6 +105,10 @@ def dashboard_url(grafana_url: str, service: str) -> str:
 
 HEADER = "# generated from {source} by slogen; do not edit\n"
 
+# The list of files slogen wrote into out/: `generate` replaces exactly these and refuses
+# to touch a folder holding anything else (issue 9: `--out mydocs` deleted a user's notes).
+MANIFEST = ".slogen-manifest"
+
 # Multi-window multi-burn-rate alerts (SRE workbook, chapter 5), for a 30-day period.
 # Each tier: (severity, long window, short window, share of the period's budget spent in
 # the long window when the alert starts). The factor is share * period / long window:

@@ -33,3 +33,13 @@ class CheckFailed(Exception):
 
 class ToolMissing(Exception):
     """A binary slogen needs is not installed."""
+
+
+class OutputRefused(Exception):
+    """The output folder cannot be used as asked (it holds files slogen did not write, or
+    the specs): nothing was written."""
+
+
+class WriteFailed(Exception):
+    """The system refused to write the output (permissions, a full disk, a read-only file
+    system): the output folder is left as it was."""

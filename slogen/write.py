@@ -1,19 +1,35 @@
 """Write a generated tree into out/ atomically, or compare it with what is there.
 
-The tree is written into a fresh folder beside out/, then swapped in with two renames:
-a failure at any point before the swap leaves out/ exactly as it was.
+The tree is first written whole into a fresh staging folder (the usual failure point:
+a full disk, a permission), then swapped in:
+
+- folder swap: out/ is renamed aside and the staging folder renamed into its place
+  (two renames; the old tree is removed only after the swap);
+- file swap, when out/ itself cannot be renamed (the current directory or one of its
+  parents, a mount point, a parent folder we may not write, a rename the system refuses):
+  the staging folder is made inside out/, then each owned file is moved aside and each new
+  file moved in; a failure moves everything back.
+
+Either way a failure leaves out/ as it was. Only the files slogen owns (slogen.owned) are
+ever moved or removed. Folders and files are created under the user's umask, as mkdir and
+open would (tempfile.mkdtemp would make 0700 folders, and the staging folder becomes out/).
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
 import os
+import secrets
 import shutil
-import tempfile
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 Tree = dict[str, bytes]
+
+# The system will not rename out/ itself, but may let us rename the files in it.
+_CANNOT_MOVE_FOLDER = {errno.EBUSY, errno.EXDEV, errno.EACCES, errno.EPERM, errno.EINVAL}
 
 
 def write_tree(tree: Tree, root: Path) -> Path:
@@ -27,18 +43,71 @@ def write_tree(tree: Tree, root: Path) -> Path:
     return root
 
 
-def staging_dir(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+def fresh_dir(parent: Path, prefix: str) -> Path:
+    """A new empty folder with a unique name, created like `mkdir` (umask applies)."""
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            continue
 
 
-def swap_in(staged: Path, out: Path) -> None:
-    """Replace out/ by the staged folder; the old tree is removed only after the swap."""
+def _unused_name(parent: Path, prefix: str) -> Path:
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        if not os.path.lexists(path):
+            return path
+
+
+def replace(tree: Tree, out_dir: Path, owned: Iterable[str]) -> None:
+    """Make out/ hold exactly `tree`, replacing the files slogen owns there."""
+    out = out_dir.resolve()
+    if _folder_swappable(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staged = fresh_dir(out.parent, f".{out.name}.new-")
+        try:
+            write_tree(tree, staged)
+            if swap_folder(staged, out):
+                return
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    staged = fresh_dir(out, ".slogen-new-")
+    try:
+        write_tree(tree, staged)
+        swap_files(staged, out, owned, tree)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _folder_swappable(out: Path) -> bool:
+    """Renaming out/ is atomic, but not possible for a mount point, and wrong for the
+    current directory (the shell would be left in a deleted folder)."""
+    if not out.exists():
+        return True
+    if os.path.ismount(out):
+        return False
+    try:
+        if Path.cwd().is_relative_to(out):
+            return False
+    except FileNotFoundError:
+        pass  # the current directory was deleted: it is not out/
+    return os.access(out.parent, os.W_OK | os.X_OK)
+
+
+def swap_folder(staged: Path, out: Path) -> bool:
+    """Replace out/ by the staged folder; False (nothing changed) if out/ cannot be moved."""
     old = None
     if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.rmdir(old)
-        os.rename(out, old)
+        old = _unused_name(out.parent, f".{out.name}.old-")
+        try:
+            os.rename(out, old)
+        except OSError as err:
+            if err.errno in _CANNOT_MOVE_FOLDER:
+                return False
+            raise
     try:
         os.rename(staged, out)
     except OSError:
@@ -47,12 +116,52 @@ def swap_in(staged: Path, out: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
-def read_tree(root: Path) -> Tree:
-    if not root.is_dir():
-        return {}
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+def swap_files(staged: Path, out: Path, owned: Iterable[str], new: Iterable[str]) -> None:
+    """Move the owned files aside, the staged ones in; on any failure, undo both."""
+    backup = fresh_dir(out, ".slogen-old-")
+    made: list[Path] = []  # folders created for new files, removed again on failure
+    aside: list[str] = []
+    placed: list[str] = []
+    try:
+        for rel in sorted(owned):
+            if os.path.lexists(out / rel):
+                _make_parents(backup / rel, [])
+                os.rename(out / rel, backup / rel)
+                aside.append(rel)
+        for rel in sorted(new):
+            _make_parents(out / rel, made)
+            os.rename(staged / rel, out / rel)
+            placed.append(rel)
+    except BaseException:
+        for rel in reversed(placed):
+            os.unlink(out / rel)
+        for folder in reversed(made):
+            os.rmdir(folder)
+        for rel in reversed(aside):
+            os.rename(backup / rel, out / rel)
+        raise
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+    _prune_empty(out, aside)
+
+
+def _make_parents(path: Path, made: list[Path]) -> None:
+    missing = [p for p in reversed(path.parents) if not p.exists()]
+    for folder in missing:
+        folder.mkdir()
+        made.append(folder)
+
+
+def _prune_empty(out: Path, removed: Iterable[str]) -> None:
+    """Remove the folders that held only files slogen no longer writes, deepest first."""
+    folders = {parent for rel in removed for parent in Path(rel).parents if parent != Path(".")}
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        path = out / folder
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def diff_trees(old: Tree, new: Tree, label: str = "out") -> str:
