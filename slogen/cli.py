@@ -1,19 +1,77 @@
-"""The command line: parse options, call slogen.api, print, exit 0 / 1 / 2."""
+"""The command line: parse options, call slogen.api, print, exit 0 / 1 / 2 / 3 / 130."""
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import api
 from .errors import CheckFailed, OutputRefused, SpecError, ToolMissing, WriteFailed
 
-EXIT_DIFF = 1  # also: the system refused to write out/ (permissions, a full disk)
+EXIT_DIFF = 1  # also: the system refused (a file unreadable or unwritable, a full disk)
 EXIT_BAD_INPUT = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+# OSErrors that say the machine refused, not that slogen is wrong: a one-line message and
+# exit 1, like an unreachable Prometheus. Any other exception is a bug: exit 3.
+_SYSTEM_ERRNOS = {
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EIO,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENAMETOOLONG,
+}
+
+
+class SafeGroup(click.Group):
+    """No input may end in a traceback (issue 9): whatever a command raises becomes one
+    line on stderr and an exit code; the stack only with `slogen --debug`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own: usage errors (exit 2), --help, --version
+        except KeyboardInterrupt:
+            click.echo("\nslogen: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # stdout closed early (`slogen schema | head`): nothing left to say to anyone.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_DIFF)
+        except Exception as err:  # the last line of defence
+            _report_unexpected(ctx, err)
+
+
+def _report_unexpected(ctx: click.Context, err: Exception) -> None:
+    command = f"slogen {ctx.invoked_subcommand}" if ctx.invoked_subcommand else "slogen"
+    debug = bool(ctx.params.get("debug"))
+    if debug:
+        traceback.print_exception(err, file=sys.stderr)
+    if isinstance(err, OSError) and err.errno in _SYSTEM_ERRNOS:
+        where = f": {err.filename}" if err.filename else ""
+        click.echo(f"{command}: {err.strerror}{where}", err=True)
+        sys.exit(EXIT_DIFF)
+    reason = " ".join(str(err).split())[:300] or "(no message)"
+    hint = "" if debug else "; run `slogen --debug ...` for the stack"
+    click.echo(
+        f"{command}: internal error: {type(err).__name__}: {reason} (this is a bug in slogen, please report it{hint})",
+        err=True,
+    )
+    sys.exit(EXIT_BUG)
 
 
 def _options(spec: Path, out: Path, templates: Path) -> api.Options:
@@ -40,9 +98,10 @@ templates_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="slogen")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the stack of an internal error (a bug in slogen).")
+def main(debug: bool) -> None:
     """slogen: SLO-as-code for Prometheus."""
     # A short-lived process that builds millions of small objects, nearly all of them
     # alive until the end: collecting cycles every 700 allocations cost a quarter of
@@ -134,7 +193,13 @@ def explain(spec: Path, target: str) -> None:
 @main.command()
 @spec_option
 @templates_option
-@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL, e.g. http://prometheus:9090")
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    required=True,
+    callback=lambda _ctx, _param, url: _http_url(url),
+    help="Prometheus base URL, e.g. http://prometheus:9090",
+)
 @click.option("--hours", type=click.IntRange(1, 24 * 31), default=24, show_default=True, help="How far back to look.")
 @click.option("--at", "at", default=None, help="End of the period (RFC 3339 or unix seconds); default now.")
 @click.option("--out", "out_file", type=click.Path(path_type=Path), default=None, help="Write the email to FILE.eml.")
@@ -176,10 +241,14 @@ def digest(
         sys.exit(EXIT_DIFF)
     data = bytes(message)
     if out_file is not None:
-        out_file.write_bytes(data)
+        try:
+            out_file.write_bytes(data)
+        except OSError as err:
+            click.echo(f"slogen: cannot write {out_file}: {err.strerror or err}", err=True)
+            sys.exit(EXIT_DIFF)
         click.echo(f"wrote {out_file}: {message['Subject']}")
     if smtp is not None:
-        password = smtp_password_file.read_text().strip() if smtp_password_file else None
+        password = _read_secret(smtp_password_file) if smtp_password_file else None
         try:
             digest_mod.send(message, smtp, starttls, smtp_user, password)
         except (OSError, ValueError, smtplib.SMTPException) as err:
@@ -188,6 +257,20 @@ def digest(
         click.echo(f"sent to {message['To']} through {smtp}: {message['Subject']}")
     if out_file is None and smtp is None:
         sys.stdout.buffer.write(data)
+
+
+def _http_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise click.BadParameter(f"wants an http:// or https:// URL, got {url!r}")
+    return url
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        click.echo(f"slogen: cannot read {path}: {getattr(err, 'strerror', None) or err}", err=True)
+        sys.exit(EXIT_DIFF)
 
 
 def _parse_time(text: str | None) -> float:

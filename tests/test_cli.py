@@ -1,10 +1,18 @@
-"""The CLI's other commands: validate with promtool, explain, schema."""
+"""The CLI's other commands (validate with promtool, explain, schema), and its safety net:
+no input ends in a traceback."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import os
 import shutil
+import subprocess
+import sys
+import threading
 from pathlib import Path
+
+import pytest
 
 from .conftest import REPO, slogen
 
@@ -71,3 +79,110 @@ def test_explain_shows_a_service_routing_its_own_alerts() -> None:
     text = slogen("explain", "--spec", "tests/cases/routing/slo", "checkout/availability").stdout
     assert "-> payments-pager     via the routing of service checkout (critical)" in text
     assert "only in business-hours" in text
+
+
+# --- no input ends in a traceback (issue 9) -----------------------------------------------
+
+
+def _slogen_patched(patch: str, *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess after `patch` (Python) has broken something inside
+    slogen: how an unexpected error looks to a user, without a test hook in slogen itself."""
+    script = f"import sys\n{patch}\nfrom slogen.cli import main\nsys.argv = ['slogen', *sys.argv[1:]]\nmain()\n"
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+BUG = "import slogen.api\ndef boom(*a, **k):\n    raise ZeroDivisionError('float division by zero')\nslogen.api.build_tree = boom"
+
+
+@pytest.mark.parametrize("command", [["generate"], ["generate", "--check"], ["validate"]])
+def test_an_internal_error_is_one_line_and_exit_3(tmp_path: Path, command: list[str]) -> None:
+    result = _slogen_patched(BUG, *command, "--spec", str(REPO / "tests/cases/routing/slo"), cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr == (
+        f"slogen {command[0]}: internal error: ZeroDivisionError: float division by zero "
+        "(this is a bug in slogen, please report it; run `slogen --debug ...` for the stack)\n"
+    )
+    assert os.listdir(tmp_path) == []
+
+
+def test_debug_shows_the_stack_of_an_internal_error(tmp_path: Path) -> None:
+    result = _slogen_patched(BUG, "--debug", "generate", "--spec", str(REPO / "tests/cases/routing/slo"), cwd=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.startswith("Traceback (most recent call last):")
+    assert "in boom" in result.stderr and 'slogen/api.py", line' in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("slogen generate: internal error: ZeroDivisionError")
+
+
+def test_an_interrupt_exits_130_without_a_stack(tmp_path: Path) -> None:
+    patch = "import slogen.api\ndef stop(*a, **k):\n    raise KeyboardInterrupt\nslogen.api.load_model = stop"
+    result = _slogen_patched(patch, "explain", "api/availability", cwd=tmp_path)
+    assert result.returncode == 130
+    assert result.stderr == "\nslogen: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("patch", "says"),
+    [
+        (  # a spec file that cannot be read (root reads everything: simulated)
+            "import errno, slogen.load\ndef deny(path, display):\n"
+            "    raise PermissionError(errno.EACCES, 'Permission denied', display)\n"
+            "slogen.load.read_file = deny",
+            "slogen generate: Permission denied: ",
+        ),
+        (  # a full disk while writing out/
+            "import errno, slogen.write\ndef full(tree, root):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device', str(root))\n"
+            "slogen.write.write_tree = full",
+            "slogen: cannot write out: No space left on device (",
+        ),
+        (  # a read-only file system
+            "import errno, slogen.write\ndef ro(tree, root):\n"
+            "    raise OSError(errno.EROFS, 'Read-only file system', str(root))\n"
+            "slogen.write.write_tree = ro",
+            "slogen: cannot write out: Read-only file system (",
+        ),
+    ],
+)
+def test_the_system_refusing_a_read_or_write_is_one_line_and_exit_1(tmp_path: Path, patch: str, says: str) -> None:
+    shutil.copytree(REPO / "tests/cases/routing/slo", tmp_path / "slo")
+    result = _slogen_patched(patch, "generate", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(says) and len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr and "bug" not in result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["slo"]
+
+
+def test_a_usage_error_is_still_clicks_exit_2() -> None:
+    result = slogen("generate", "--nope")
+    assert result.returncode == 2
+    assert "No such option '--nope'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_digest_refuses_a_prometheus_url_that_is_not_http() -> None:
+    """It ended in `internal error: ValueError: unknown url type`."""
+    result = slogen("digest", "--prometheus", "prometheus:9090")
+    assert result.returncode == 2
+    assert "Invalid value for '--prometheus': wants an http:// or https:// URL, got 'prometheus:9090'" in result.stderr
+
+
+def test_digest_into_a_folder_that_does_not_exist_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    class EmptyHistory(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"status": "success", "data": {"resultType": "matrix", "result": []}}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), EmptyHistory)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = slogen("digest", "--prometheus", url, "--at", "1790000040", "--out", str(tmp_path / "no/x.eml"))
+    finally:
+        server.shutdown()
+    assert result.returncode == 1
+    assert result.stderr == f"slogen: cannot write {tmp_path / 'no/x.eml'}: No such file or directory\n"
