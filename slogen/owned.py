@@ -84,14 +84,17 @@ def inspect(out_dir: Path, tree: dict[str, bytes]) -> Ownership:
         listed = set()
         owned = {rel for rel in files if _provably_slogens(rel, out_dir / rel, tree)}
         why = f"it carries no slogen mark and {out_dir} has no {c.MANIFEST} yet"
-    ours = {str(parent) for rel in owned | listed | set(tree) for parent in Path(rel).parents}
-    foreign = sorted((set(files) - owned) | {f"{d}/" for d in empty_dirs if d not in ours})
+    foreign = set(files) - owned
+    if empty_dirs:  # rare: only then is it worth listing the folders slogen's files live in
+        ours = {str(parent) for rel in owned | listed | set(tree) for parent in Path(rel).parents}
+        foreign |= {f"{d}/" for d in empty_dirs if d not in ours}
     if foreign:
-        more = f" ({len(foreign) - 1} more entries are not slogen's either)" if len(foreign) > 1 else ""
-        first = f"{out_dir / foreign[0]}{'/' if foreign[0].endswith('/') else ''}"
+        first, *others = sorted(foreign)
+        more = f" ({len(others)} more {'entry is' if len(others) == 1 else 'entries are'} not slogen's either)"
+        shown = f"{out_dir / first}{'/' if first.endswith('/') else ''}"
         raise OutputRefused(
-            f"{first}: not written by slogen ({why}); nothing was written: "
-            f"move it out of {out_dir} or choose another --out{more}"
+            f"{shown}: not written by slogen ({why}); nothing was written: "
+            f"move it out of {out_dir} or choose another --out{more if others else ''}"
         )
     return Ownership(frozenset(owned), has_manifest)
 

@@ -65,7 +65,7 @@ def test_a_file_added_to_a_generated_out_is_refused_by_generate_and_check(tmp_pa
         assert result.returncode == 2, result.stderr
         first = out / "prometheus/rules/a-mine.yaml"
         assert result.stderr.startswith(f"slogen: {first}: not written by slogen (not listed in {out / MANIFEST})")
-        assert "(1 more entries are not slogen's either)" in result.stderr
+        assert "(1 more entry is not slogen's either)" in result.stderr
         assert snapshot(out) == before
 
 
