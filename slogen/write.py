@@ -110,7 +110,7 @@ def swap_folder(staged: Path, out: Path) -> bool:
             raise
     try:
         os.rename(staged, out)
-    except OSError:
+    except BaseException:  # Ctrl-C between the two renames too: out/ must come back
         if old is not None:
             os.rename(old, out)
         raise

@@ -310,3 +310,27 @@ def test_a_failure_during_a_file_swap_puts_every_file_back(tmp_path: Path, monke
     assert len(calls) > 20
     assert snapshot(out) == before
     assert sorted(os.listdir(out)) == sorted(os.listdir(REPO / "tests/cases/routing/out"))
+
+
+def test_an_interrupt_between_the_two_renames_of_a_folder_swap_puts_out_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    _generate(SPEC, out)
+    spec = _copy_spec(tmp_path / "slo")
+    (spec / "web.yaml").write_text((spec / "web.yaml").read_text().replace("99.5%", "99.7%"))
+    before = snapshot(out)
+    real_rename, interrupted = os.rename, []
+
+    def interrupt_second(src: str | Path, dst: str | Path) -> None:
+        if Path(dst) == out and not interrupted:  # the staged folder moving in; once
+            interrupted.append(src)
+            raise KeyboardInterrupt
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", interrupt_second)
+    with pytest.raises(KeyboardInterrupt):
+        _generate(spec, out)
+    assert interrupted and ".out.new-" in str(interrupted[0])
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "slo"]
