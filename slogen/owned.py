@@ -94,7 +94,7 @@ def inspect(out_dir: Path, tree: dict[str, bytes]) -> Ownership:
         shown = f"{out_dir / first}{'/' if first.endswith('/') else ''}"
         raise OutputRefused(
             f"{shown}: not written by slogen ({why}); nothing was written: "
-            f"move it out of {out_dir} or choose another --out{more if others else ''}"
+            f"move it elsewhere or choose another --out{more if others else ''}"
         )
     return Ownership(frozenset(owned), has_manifest)
 
