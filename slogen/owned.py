@@ -47,6 +47,8 @@ def check_paths(spec_dir: Path, out_dir: Path) -> None:
     out, spec = out_dir.resolve(), spec_dir.resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputRefused(f"--out {out_dir} is a file, not a folder; choose a folder for the output")
+    if not spec_dir.is_dir():
+        return  # nothing to protect; loading says the spec folder is missing
     if spec == out:
         raise OutputRefused(f"--out {out_dir} is the spec folder: generate would replace the specs; choose another --out")
     if spec.is_relative_to(out):

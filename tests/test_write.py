@@ -334,3 +334,10 @@ def test_an_interrupt_between_the_two_renames_of_a_folder_swap_puts_out_back(
     assert interrupted and ".out.new-" in str(interrupted[0])
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "slo"]
+
+
+def test_a_missing_spec_folder_under_out_dot_is_reported_as_missing(tmp_path: Path) -> None:
+    result = slogen("generate", "--spec", "nowhere", "--out", ".", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "nowhere: spec folder not found"
+    assert os.listdir(tmp_path) == []
