@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import tempfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -45,8 +47,12 @@ class Outcome:
 
 
 def load_model(options: Options) -> m.Model:
-    """Load and resolve every spec; raises SpecError with every problem found."""
-    return resolve(load_dir(options.spec_dir))
+    """Load and resolve every spec; raises SpecError with every problem found, and
+    PermissionError for a spec folder we may not list (a glob would just see it empty)."""
+    spec = options.spec_dir
+    if spec.is_dir() and not os.access(spec, os.R_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "Permission denied: cannot list the spec folder", str(spec))
+    return resolve(load_dir(spec))
 
 
 def build_tree(model: m.Model, templates: Path | None = None) -> Tree:

@@ -131,6 +131,11 @@ def test_an_interrupt_exits_130_without_a_stack(tmp_path: Path) -> None:
             "slogen.load.read_file = deny",
             "slogen generate: Permission denied: ",
         ),
+        (  # a spec folder we may read but not enter (click checks only os.R_OK; a glob would see it empty)
+            "import os\nreal = os.access\n"
+            "os.access = lambda p, m, **k: not (str(p).endswith('slo') and m & os.X_OK) and real(p, m, **k)",
+            "slogen generate: Permission denied: cannot list the spec folder: slo\n",
+        ),
         (  # a full disk while writing out/
             "import errno, slogen.write\ndef full(tree, root):\n"
             "    raise OSError(errno.ENOSPC, 'No space left on device', str(root))\n"
