@@ -63,6 +63,7 @@ def time_to_fire(tier: m.BurnRateTier, budget: Decimal) -> int:
 
 
 def explain_slo(slo: m.SLO) -> str:
+    period = format_duration(slo.period_ms)
     head = [
         f"{slo.service}/{slo.id}  ({slo.source.file}:{slo.source.line})",
         f"  {slo.description}",
@@ -73,6 +74,8 @@ def explain_slo(slo: m.SLO) -> str:
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
         "",
         f"  {c.ALERT_BURN_RATE} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
+        f"    the SRE workbook's 30-day tiers with windows scaled by {period}/30d (short at least 5m, long at least",
+        f"    twice short); burn rate = budget spent by then x {period} / long window, at least 1x",
     ]
     rows = []
     for tier in slo.tiers:
