@@ -46,7 +46,7 @@ slos:
   smoothed:
     objective: 99%
     raw:
-      error_ratio: avg_over_time((sum(rate(jobs_failed_total[1m])) / sum(rate(jobs_total[1m])))[$window:1m])
+      error_ratio: max_over_time((sum(rate(jobs_failed_total[$window])) / sum(rate(jobs_total[$window])))[$window:1m])
       test:
         erroring: [{series: 'jobs_failed_total', values: '0+50x40'}, {series: 'jobs_total', values: '0+100x40'}]
         healthy:  [{series: 'jobs_failed_total', values: '0+0x40'}, {series: 'jobs_total', values: '0+100x40'}]
@@ -105,6 +105,7 @@ def test_a_raw_slis_windows_and_period_read_recordings_not_its_expression(tmp_pa
     groups = yaml.safe_load((tmp_path / "out" / "prometheus" / "rules" / "jobs.smoothed.yaml").read_text())["groups"]
     records = {r["record"]: r["expr"] for g in groups for r in g["rules"] if "record" in r}
     assert sum("jobs_total" in e for e in records.values()) == 1  # the 5m ratio alone
+    assert "[5m:1m]" in records["slo:sli_error:ratio_rate5m"]
     assert records["slo:sli_error:ratio_rate1h"].startswith("avg_over_time(slo:sli_error:ratio_rate5m{")
     assert "ratio_rate5m_sum30m" in records["slo:sli_error:ratio_rate30d"]
     assert "slo:current_burn_rate:ratio" in records
