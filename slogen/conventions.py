@@ -65,6 +65,10 @@ COARSE_WINDOW = "30m"
 COARSE_FROM_MS = 86_400_000  # windows longer than this read the 30m sums
 BAD_SUM = "slo:sli_bad_events:rate5m_sum30m"
 TOTAL_SUM = "slo:sli_total_events:rate5m_sum30m"
+# A raw SLI has no events, only its 5m error ratio: the second level keeps that ratio's
+# sum and its number of samples over 30 minutes, so longer windows are its time average.
+RAW_RATIO_SUM = "slo:sli_error:ratio_rate5m_sum30m"
+RAW_RATIO_COUNT = "slo:sli_error:ratio_rate5m_count30m"
 RULES_DIR = "prometheus/rules"
 TESTS_DIR = "prometheus/tests"
 

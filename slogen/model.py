@@ -83,6 +83,12 @@ class SLO:
     def budget(self) -> Decimal:
         return 1 - self.objective
 
+    @property
+    def now_ms(self) -> int:
+        """The window of "burn rate now": the shortest long window of every tier,
+        generated or not (all are recorded)."""
+        return min([t.long_ms for t in self.tiers] + [d.tier.long_ms for d in self.dropped])
+
     def label_dict(self) -> dict[str, str]:
         return dict(self.labels)
 

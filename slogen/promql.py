@@ -89,16 +89,9 @@ def parse_selector(text: str) -> Selector:
         raise ValueError(f"offset and @ are not allowed in a selector: {text!r}")
     if expr.matchers.or_matchers:
         raise ValueError(f"`or` inside a selector is not supported: {text!r}")
-    name = expr.name
-    matchers: list[Matcher] = []
-    for parsed in expr.matchers.matchers:
-        op = _OPS[int(parsed.op)]  # type: ignore[call-overload]
-        if parsed.name == "__name__":
-            if op != "=" or name:
-                raise ValueError(f"match the metric by its name, not by __name__: {text!r}")
-            name = parsed.value
-            continue
-        matchers.append(Matcher(parsed.name, op, parsed.value))
+    name, matchers = _parts(expr)
+    if any(m.name == "__name__" for m in matchers):
+        raise ValueError(f"match the metric by its name, not by __name__: {text!r}")
     if not name:
         raise ValueError(f"the selector must name a metric: {text!r}")
     for matcher in matchers:
@@ -109,6 +102,68 @@ def parse_selector(text: str) -> Selector:
             except re.error as exc:
                 raise ValueError(f"invalid regular expression for {matcher.name}: {exc}") from None
     return Selector(name, tuple(sorted(matchers)))
+
+
+def _parts(expr: promql_parser.VectorSelector) -> tuple[str, list[Matcher]]:
+    """The metric name (also from a lone `__name__="..."`) and the other matchers."""
+    name = expr.name or ""
+    matchers: list[Matcher] = []
+    for parsed in expr.matchers.matchers:
+        op = _OPS[int(parsed.op)]  # type: ignore[call-overload]
+        if parsed.name == "__name__" and op == "=" and not name:
+            name = parsed.value
+            continue
+        matchers.append(Matcher(parsed.name, op, parsed.value))
+    return name, matchers
+
+
+def expression_selectors(text: str) -> list[Selector]:
+    """The series a PromQL expression reads: every selector, plain, in a range or in a
+    subquery, without its offset, once each, in order."""
+    return _selectors_of(promql_parser.parse(text))
+
+
+def total_selectors(text: str) -> list[Selector] | None:
+    """The series of the denominator of an error-ratio expression (events of every kind),
+    found through parentheses, arithmetic with a number (`1 - good / total`), functions
+    and aggregations of one expression and subqueries; None when there is no division."""
+    node: promql_parser.Expr = promql_parser.parse(text)
+    while True:
+        if isinstance(node, promql_parser.ParenExpr | promql_parser.SubqueryExpr | promql_parser.AggregateExpr):
+            node = node.expr
+        elif isinstance(node, promql_parser.Call):
+            inner = [
+                a for a in node.args if not isinstance(a, promql_parser.NumberLiteral | promql_parser.StringLiteral)
+            ]
+            if len(inner) != 1:
+                return None
+            node = inner[0]
+        elif isinstance(node, promql_parser.BinaryExpr):
+            if str(node.op) == "/":
+                return _selectors_of(node.rhs)
+            if isinstance(node.lhs, promql_parser.NumberLiteral):
+                node = node.rhs
+            elif isinstance(node.rhs, promql_parser.NumberLiteral):
+                node = node.lhs
+            else:
+                return None
+        else:
+            return None
+
+
+def _selectors_of(expr: promql_parser.Expr) -> list[Selector]:
+    out: list[Selector] = []
+
+    def visit(node: object) -> bool:
+        if isinstance(node, promql_parser.VectorSelector):
+            name, matchers = _parts(node)
+            selector = Selector(name, tuple(sorted(matchers)))
+            if selector not in out:
+                out.append(selector)
+        return True
+
+    promql_parser.walk(expr, visit)
+    return out
 
 
 def check_label_value(value: str, *, regex: bool = False) -> None:

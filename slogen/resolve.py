@@ -8,7 +8,7 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -19,8 +19,9 @@ from . import spec as s
 from .errors import Problem, SpecError
 from .load import Document, Path_
 from .promql import Selector, parse_selector
-from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
+from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
 from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
+from .tiers import plan_tiers
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
@@ -297,29 +298,9 @@ class _Resolver:
     def tiers(
         self, doc: Document, path: Path_, objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts
     ) -> tuple[tuple[m.BurnRateTier, ...], tuple[m.DroppedTier, ...]]:
-        budget = 1 - objective
-        kept: list[m.BurnRateTier] = []
-        dropped: list[m.DroppedTier] = []
-        for severity, long_ms, short_ms, share in c.BURN_RATE_TIERS:
-            on = enabled.page if severity == c.SEVERITY_CRITICAL else enabled.ticket
-            tier = scaled_tier(severity, long_ms, short_ms, share, period_ms)
-            if not on:
-                dropped.append(m.DroppedTier(tier, "disabled in the spec (burn_rate_alerts)"))
-            elif tier.factor * budget >= 1:
-                reason = (
-                    f"can never fire: {fmt(tier.factor)}x the {fmt_percent(budget)} error budget is an error ratio of "
-                    f"{fmt_percent(tier.factor * budget)}, more than every event failing"
-                )
-                dropped.append(m.DroppedTier(tier, reason))
-                kind = "page" if severity == c.SEVERITY_CRITICAL else "ticket"
-                message = (
-                    f"{kind} alert over {format_duration(tier.long_ms)}/{format_duration(tier.short_ms)} {reason}; "
-                    f"not generated (set burn_rate_alerts.{kind}: false to say so in the spec)"
-                )
-                self.warnings.append(str(doc.problem(path, message)))
-            else:
-                kept.append(tier)
-        return tuple(kept), tuple(dropped)
+        plan = plan_tiers(objective, period_ms, enabled)
+        self.warnings.extend(str(doc.problem(path, message)) for message in plan.warnings)
+        return plan.kept, plan.dropped
 
     # -- threshold alerts
 
@@ -415,19 +396,6 @@ class _Resolver:
             tuple(m.TestSeries(x.series, x.values) for x in alert.test.firing),
             tuple(m.TestSeries(x.series, x.values) for x in alert.test.quiet),
         )
-
-
-def scaled_tier(severity: str, long_ms: int, short_ms: int, share: Decimal, period_ms: int) -> m.BurnRateTier:
-    """Scale the 30-day tier's windows to the period (to whole minutes, short >= 5m)."""
-    scale = Decimal(period_ms) / c.REFERENCE_PERIOD_MS
-    long_scaled = _to_minutes(long_ms * scale)
-    short_scaled = max(c.BASE_WINDOW_MS, _to_minutes(short_ms * scale))
-    factor = (share * period_ms / long_scaled).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP).normalize()
-    return m.BurnRateTier(severity, long_scaled, short_scaled, factor, share)
-
-
-def _to_minutes(ms: Decimal) -> int:
-    return max(60_000, int((ms / 60_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 60_000)
 
 
 def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:

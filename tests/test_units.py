@@ -10,7 +10,7 @@ import pytest
 from slogen import conventions as c
 from slogen.promql import Matcher, Selector, parse_selector, quote
 from slogen.quantity import fmt, format_duration, parse_duration, parse_number, parse_ratio
-from slogen.resolve import scaled_tier
+from slogen.tiers import scaled_tier
 
 
 @pytest.mark.parametrize(
@@ -99,9 +99,13 @@ def test_regex_braces_are_allowed() -> None:
         ("30d", [("1h", "5m", "14.4"), ("6h", "30m", "6"), ("1d", "2h", "3"), ("3d", "6h", "1")]),
         ("28d", [("56m", "5m", "14.4"), ("5h36m", "28m", "6"), ("22h24m", "1h52m", "3"), ("2d19h12m", "5h36m", "1")]),
         ("7d", [("14m", "5m", "14.4"), ("1h24m", "7m", "6"), ("5h36m", "28m", "3"), ("16h48m", "1h24m", "1")]),
+        ("90d", [("3h", "15m", "14.4"), ("18h", "1h30m", "6"), ("3d", "6h", "3"), ("9d", "18h", "1")]),
+        # Under 5 days the floors bind: short >= 5m, long >= 2x short, factor >= 1.
+        ("1d", [("10m", "5m", "2.88"), ("12m", "5m", "6"), ("48m", "5m", "3"), ("2h24m", "12m", "1")]),
+        ("1h", [("10m", "5m", "1"), ("10m", "5m", "1"), ("10m", "5m", "1"), ("10m", "5m", "1")]),
     ],
 )
-def test_burn_rate_windows_scale_with_the_period_and_keep_their_factors(
+def test_burn_rate_windows_scale_with_the_period_and_keep_their_budget_shares(
     period: str, expected: list[tuple[str, str, str]]
 ) -> None:
     got = [

@@ -139,7 +139,7 @@ def slo_row(slo: m.SLO, y: int) -> Row:
     graphs = top + STAT_H
     sli = [
         Query(f"1 - {q.recorded(c.error_ratio(w), slo)}", f"SLI over {format_duration(w)}")
-        for w in (c.BASE_WINDOW_MS, slo.tiers[0].long_ms if slo.tiers else 3_600_000)
+        for w in (c.BASE_WINDOW_MS, slo.tiers[0].long_ms if slo.tiers else slo.now_ms)
     ]
     sli.append(Query(q.recorded(c.OBJECTIVE, slo), "objective"))
     panels.append(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from .. import conventions as c
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration
+from .queries import absent_selectors
 from .rules import describe_measure, format_threshold
 
 _CMP_WORDS = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
@@ -63,6 +64,7 @@ def time_to_fire(tier: m.BurnRateTier, budget: Decimal) -> int:
 
 
 def explain_slo(slo: m.SLO) -> str:
+    period = format_duration(slo.period_ms)
     head = [
         f"{slo.service}/{slo.id}  ({slo.source.file}:{slo.source.line})",
         f"  {slo.description}",
@@ -73,6 +75,8 @@ def explain_slo(slo: m.SLO) -> str:
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
         "",
         f"  {c.ALERT_BURN_RATE} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
+        f"    the SRE workbook's 30-day tiers with windows scaled by {period}/30d (short at least 5m, long at least",
+        f"    twice short); burn rate = budget spent by then x {period} / long window, at least 1x",
     ]
     rows = []
     for tier in slo.tiers:
@@ -102,7 +106,9 @@ def explain_slo(slo: m.SLO) -> str:
         lines.append(
             f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
         )
-    lines.append(f"  {c.ALERT_ABSENT} (warning) after {c.ABSENT_FOR} without the SLI's series")
+    watched = " or ".join(s.render() for s in absent_selectors(slo))
+    if watched:
+        lines.append(f"  {c.ALERT_ABSENT} (warning) after {c.ABSENT_FOR} without {watched}")
     lines.append("  (times add up to a minute or two of scrape and 5m-rate lag)")
     return "\n".join(lines)
 
@@ -136,7 +142,10 @@ def _sli_text(sli: m.SLI) -> str:
             if sel
         ]
         return "; ".join(parts)
-    return f"raw error ratio {sli.error_ratio}"
+    return (
+        f"raw error ratio {sli.error_ratio}, evaluated over 5m; longer windows and the period average that 5m ratio "
+        "over time (not weighted by traffic)"
+    )
 
 
 def _indent(text: str) -> list[str]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .. import conventions as c
 from .. import model as m
-from ..promql import Matcher, Selector
+from ..promql import Matcher, Selector, expression_selectors, total_selectors
 from ..quantity import fmt, fmt_le, format_duration
 
 
@@ -76,14 +76,24 @@ def _recorded(name: str, service: str, slo: str) -> str:
 def windowed_error_ratio(slo: m.SLO, window_ms: int) -> str:
     """A window's error ratio from the recorded 5m rates (or, past a day, their 30m sums),
     bad and total summed separately: traffic-weighted, so a quiet night's errors count as
-    little as its traffic."""
+    little as its traffic. A raw SLI has no events: its recorded 5m ratio is averaged over
+    time instead (past a day, from its 30m sums and sample counts)."""
     w = format_duration(window_ms)
-    bad, total = (c.BAD_SUM, c.TOTAL_SUM) if window_ms > c.COARSE_FROM_MS else (c.BAD_RATE, c.TOTAL_RATE)
+    coarse = window_ms > c.COARSE_FROM_MS
+    if isinstance(slo.sli, m.RawSLI):
+        if not coarse:
+            return f"avg_over_time({recorded(c.error_ratio(c.BASE_WINDOW_MS), slo)}[{w}])"
+        bad, total = c.RAW_RATIO_SUM, c.RAW_RATIO_COUNT
+    else:
+        bad, total = (c.BAD_SUM, c.TOTAL_SUM) if coarse else (c.BAD_RATE, c.TOTAL_RATE)
     return f"sum_over_time({recorded(bad, slo)}[{w}])\n/\nsum_over_time({recorded(total, slo)}[{w}])"
 
 
-def raw_error_ratio(sli: m.RawSLI, window_ms: int) -> str:
-    return sli.error_ratio.replace("$window", format_duration(window_ms))
+def raw_error_ratio(sli: m.RawSLI) -> str:
+    """The raw SLI's expression over 5m, the only window it is evaluated at (a subquery
+    over 30 days would load far too many samples). `>= 0` drops the NaN of 0/0 when
+    nothing happened, which would otherwise poison every average it enters."""
+    return f"({sli.error_ratio.replace('$window', format_duration(c.BASE_WINDOW_MS))}) >= 0"
 
 
 def burn_rate_condition(slo: m.SLO, tiers: list[m.BurnRateTier]) -> str:
@@ -131,7 +141,11 @@ def _sli_presence(sli: m.SLI) -> list[Selector]:
         return [bucket(sli.histogram)]
     if isinstance(sli, m.RatioSLI):
         return [s for s in (sli.total or sli.good,) if s is not None]
-    return []
+    # A raw SLI: the series of its denominator (the total), or, if it is no division,
+    # every series it reads.
+    expr = sli.error_ratio.replace("$window", format_duration(c.BASE_WINDOW_MS))
+    total = total_selectors(expr)
+    return total if total else expression_selectors(expr)
 
 
 def absent_selectors(item: m.SLO | m.ThresholdAlert) -> list[Selector]:

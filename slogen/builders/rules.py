@@ -43,14 +43,13 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
 def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
     rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
     groups = [{"name": c.group_name(slo.service, slo.id), "rules": rules}]
-    if not isinstance(slo.sli, m.RawSLI):
-        groups.append(
-            {
-                "name": c.group_name(slo.service, slo.id, "30m"),
-                "interval": c.COARSE_GROUP_INTERVAL,
-                "rules": build_coarse_recordings(slo),
-            }
-        )
+    groups.append(
+        {
+            "name": c.group_name(slo.service, slo.id, "30m"),
+            "interval": c.COARSE_GROUP_INTERVAL,
+            "rules": build_coarse_recordings(slo),
+        }
+    )
     groups.append(
         {
             "name": c.group_name(slo.service, slo.id, "period"),
@@ -62,8 +61,15 @@ def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict
 
 
 def build_coarse_recordings(slo: m.SLO) -> list[Rule]:
-    """The 5m rates of bad and all events summed over 30 minutes, every 30 minutes."""
+    """The 5m rates of bad and all events summed over 30 minutes, every 30 minutes (for
+    a raw SLI, its 5m ratio summed and its samples counted)."""
     labels = slo.label_dict()
+    if isinstance(slo.sli, m.RawSLI):
+        ratio = q.recorded(c.error_ratio(c.BASE_WINDOW_MS), slo)
+        return [
+            _record(c.RAW_RATIO_SUM, f"sum_over_time({ratio}[{c.COARSE_WINDOW}])", labels),
+            _record(c.RAW_RATIO_COUNT, f"count_over_time({ratio}[{c.COARSE_WINDOW}])", labels),
+        ]
     return [
         _record(summed, f"sum_over_time({q.recorded(rate, slo)}[{c.COARSE_WINDOW}])", labels)
         for summed, rate in ((c.BAD_SUM, c.BAD_RATE), (c.TOTAL_SUM, c.TOTAL_RATE))
@@ -81,37 +87,35 @@ def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
 
 def build_sli_recordings(slo: m.SLO) -> list[Rule]:
     """The 5m rates of bad and all events from raw series, then every alert window from
-    those two recordings. A raw SLI is evaluated at every window from its expression."""
+    those two recordings. A raw SLI's expression is evaluated at 5m only; its longer
+    windows average that recording."""
     labels = slo.label_dict()
     sli = slo.sli
     if isinstance(sli, m.RawSLI):
-        return [_record(c.error_ratio(w), q.raw_error_ratio(sli, w), labels) for w in slo.windows]
-    bad, total = q.events(sli, c.BASE_WINDOW_MS)
-    rules = [
-        _record(c.BAD_RATE, bad, labels),
-        _record(c.TOTAL_RATE, total, labels),
-        _record(
-            c.error_ratio(c.BASE_WINDOW_MS),
-            f"{q.recorded(c.BAD_RATE, slo)}\n/\n{q.recorded(c.TOTAL_RATE, slo)}",
-            labels,
-        ),
-    ]
+        rules = [_record(c.error_ratio(c.BASE_WINDOW_MS), q.raw_error_ratio(sli), labels)]
+    else:
+        bad, total = q.events(sli, c.BASE_WINDOW_MS)
+        rules = [
+            _record(c.BAD_RATE, bad, labels),
+            _record(c.TOTAL_RATE, total, labels),
+            _record(
+                c.error_ratio(c.BASE_WINDOW_MS),
+                f"{q.recorded(c.BAD_RATE, slo)}\n/\n{q.recorded(c.TOTAL_RATE, slo)}",
+                labels,
+            ),
+        ]
     rules += [
         _record(c.error_ratio(w), q.windowed_error_ratio(slo, w), labels) for w in slo.windows if w != c.BASE_WINDOW_MS
     ]
-    shortest_long = min([t.long_ms for t in slo.tiers] + [d.tier.long_ms for d in slo.dropped])
     rules.append(
-        _record(c.CURRENT_BURN_RATE, f"{q.recorded(c.error_ratio(shortest_long), slo)} / {fmt(slo.budget)}", labels)
+        _record(c.CURRENT_BURN_RATE, f"{q.recorded(c.error_ratio(slo.now_ms), slo)} / {fmt(slo.budget)}", labels)
     )
     return rules
 
 
 def build_period_recordings(slo: m.SLO) -> list[Rule]:
     labels = slo.label_dict()
-    if isinstance(slo.sli, m.RawSLI):
-        period_ratio = q.raw_error_ratio(slo.sli, slo.period_ms)
-    else:
-        period_ratio = q.windowed_error_ratio(slo, slo.period_ms)
+    period_ratio = q.windowed_error_ratio(slo, slo.period_ms)
     ratio = q.recorded(c.error_ratio(slo.period_ms), slo)
     budget = fmt(slo.budget)
     return [
