@@ -13,9 +13,12 @@ class Problem:
     line: int
     path: str
     message: str
+    column: int = 0  # only where the line alone is not enough (YAML syntax errors)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.line and self.column:
+            where += f":{self.column}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
