@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -36,3 +37,18 @@ class CheckFailed(Exception):
 
 class ToolMissing(Exception):
     """A binary slogen needs is not installed."""
+
+
+def shown(value: Any) -> str:
+    """A value as the YAML wrote it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

@@ -5,24 +5,18 @@ Every problem of every file is collected before failing, so one run shows them a
 
 from __future__ import annotations
 
-import types
-import typing
-from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
 
 from . import conventions as c
 from . import model as m
 from . import spec as s
 from .errors import Problem, SpecError
 from .load import Document, Path_
+from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
 from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
 
-SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 
 
@@ -73,93 +67,6 @@ def resolve(docs: list[Document]) -> m.Model:
         grafana = settings_docs[0][1].grafana
         settings = m.Settings(grafana.url.rstrip("/"), grafana.folder, grafana.dashboards_path)
     return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing, settings=settings)
-
-
-# --- validation: pydantic errors with file, line and path ---------------------------
-
-
-def validate(doc: Document, model: type[SpecT]) -> SpecT:
-    if not isinstance(doc.data, dict):
-        raise SpecError(
-            [
-                doc.problem(
-                    (),
-                    "the file must be a mapping: a service (version, service, slos), the routing (version, receivers, routes) or the settings (version, grafana)",
-                )
-            ]
-        )
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        raise SpecError([_problem(doc, err, model) for err in exc.errors()]) from None
-
-
-def _problem(doc: Document, err: Any, root: type[BaseModel]) -> Problem:
-    path = _data_path(doc.data, err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_fields(root, path[:-1])
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return doc.problem(path, f"unknown field{hint}")
-    if kind == "missing":
-        return doc.problem(path, "missing required field")
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind not in ("value_error", "assertion_error") and "input" in err:
-        given = err["input"]
-        message += (
-            f", got a {'mapping' if isinstance(given, dict) else 'list'}"
-            if isinstance(given, dict | list)
-            else f", got {given!r}"
-        )
-    return doc.problem(path, message)
-
-
-def _data_path(data: Any, loc: Iterable[str | int]) -> Path_:
-    """pydantic's loc, less the union and validator tags that are not in the data."""
-    path: list[str | int] = []
-    node = data
-    loc = list(loc)
-    for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-            path.append(part)
-        elif i == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
-            path.append(part)  # a missing or unknown key: name it
-    return tuple(path)
-
-
-def _allowed_fields(root: type[BaseModel], path: Path_) -> list[str]:
-    model: Any = root
-    for part in path:
-        model = _field_type(model, part)
-        if model is None:
-            return []
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(f.alias or name for name, f in model.model_fields.items())
-    return []
-
-
-def _field_type(model: Any, part: str | int) -> Any:
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        return _unwrap(field.annotation) if field else None
-    origin = typing.get_origin(model)
-    if origin is dict:
-        return _unwrap(typing.get_args(model)[1])
-    if origin is list:
-        return _unwrap(typing.get_args(model)[0])
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0]) if len(args) == 1 else annotation
-    return annotation
 
 
 # --- resolution -----------------------------------------------------------------------
