@@ -9,13 +9,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from . import conventions as c
 from . import model as m
+from . import resolve_checks as checks
 from . import spec as s
 from .errors import Problem, SpecError
 from .load import Document, Path_
 from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
-from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
+from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 
@@ -50,7 +51,9 @@ def resolve(docs: list[Document]) -> m.Model:
     routing = None
     if routing_docs:
         doc, spec = routing_docs[0]
-        routing = resolve_routing(doc, spec, services, parsed, resolver.problems, resolver.warnings)
+        # Labels are checked against the generated alerts only when all of them resolved.
+        labels = None if resolver.problems else alert_labels(services)
+        routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings)
     else:
         for doc, service in parsed:
             if service.routing is not None:
@@ -76,6 +79,7 @@ class _Resolver:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.failed: dict[str, s.SLO] = {}  # of the service being resolved
 
     def services(self, parsed: list[tuple[Document, s.ServiceFile]]) -> tuple[m.Service, ...]:
         by_name: dict[str, list[tuple[Document, s.ServiceFile]]] = {}
@@ -96,6 +100,9 @@ class _Resolver:
                 )
         seen: dict[str, str] = {}
         slos: list[m.SLO] = []
+        # SLOs that exist but could not be resolved: one mistake, one message, so an alert
+        # that refers to one is skipped quietly instead of reporting it unknown as well.
+        self.failed = {}
         for doc, spec in files:
             for slo_id, slo in spec.slos.items():
                 if self._duplicate(doc, ("slos", slo_id), slo_id, name, seen):
@@ -103,6 +110,8 @@ class _Resolver:
                 resolved = self.slo(doc, spec, slo_id, slo)
                 if resolved:
                     slos.append(resolved)
+                else:
+                    self.failed[slo_id] = slo
         slo_index = {slo.id: slo for slo in slos}
         alerts: list[m.ThresholdAlert] = []
         for doc, spec in files:
@@ -173,6 +182,10 @@ class _Resolver:
             return m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total))
         if slo.latency is not None:
             lat = slo.latency
+            le = checks.le_in_histogram(parse_selector(lat.histogram), is_slo=True)
+            if le:
+                self.problems.append(doc.problem((*path, "latency", "histogram"), le))
+                return None
             buckets = self.buckets(doc, (*path, "latency", "buckets"), lat.buckets)
             if buckets is None:
                 return None
@@ -243,14 +256,28 @@ class _Resolver:
             if level is None:
                 continue
             op_name = next(n for n in _OPS if getattr(level, n) is not None)
-            value = parse_number(getattr(level, op_name))
+            written = getattr(level, op_name)
+            value = parse_number(written)
             problem = _level_problem(kind, value)
             if problem:
-                self.problems.append(doc.problem((*path, severity, op_name), problem))
+                hint = s.percent_hint(written) if _is_ratio(kind) else ""
+                self.problems.append(doc.problem((*path, severity, op_name), problem + hint))
                 continue
             for_ms = parse_duration(level.for_) if level.for_ else 0
             levels.append(m.Level(severity, _OPS[op_name], value, for_ms))
         if len(levels) != sum(getattr(alert, sev) is not None for sev in c.SEVERITIES):
+            return None
+        problem = checks.level_order(levels, _is_ratio(kind))
+        if problem:
+            warning_op = next(n for n in _OPS if getattr(alert.warning, n) is not None)
+            self.problems.append(doc.problem((*path, c.SEVERITY_WARNING, warning_op), problem))
+            return None
+        spec_labels = {**spec.labels, **alert.labels}
+        collisions = [(i, checks.colliding_by(label, spec_labels)) for i, label in enumerate(alert.by)]
+        for i, problem in collisions:
+            if problem:
+                self.problems.append(doc.problem((*path, "by", i), problem))
+        if any(problem for _, problem in collisions):
             return None
         return m.ThresholdAlert(
             service=spec.service,
@@ -269,11 +296,15 @@ class _Resolver:
     def alert_kind(self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]) -> m.AlertKind | None:
         if alert.ratio_of is not None:
             slo = slos.get(alert.ratio_of)
-            if slo is None:
+            if slo is None and alert.ratio_of not in self.failed:
                 known = ", ".join(sorted(slos)) or "none"
+                hint = checks.did_you_mean(alert.ratio_of, [*slos, *self.failed])
                 self.problems.append(
-                    doc.problem((*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service (known: {known})")
+                    doc.problem(
+                        (*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service{hint} (known: {known})"
+                    )
                 )
+            if slo is None:
                 return None
             if isinstance(slo.sli, m.RawSLI):
                 self.problems.append(
@@ -293,6 +324,10 @@ class _Resolver:
         if alert.quantile is not None:
             assert alert.histogram is not None
             hist = _family(parse_selector(alert.histogram))
+            le = checks.le_in_histogram(hist, is_slo=False)
+            if le:
+                self.problems.append(doc.problem((*path, "histogram"), le))
+                return None
             if alert.buckets is not None:
                 buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
             else:
@@ -304,7 +339,11 @@ class _Resolver:
                     ),
                     None,
                 )
-                if buckets is None:
+                failed_here = any(
+                    x.latency and _family(parse_selector(x.latency.histogram)).metric == hist.metric
+                    for x in self.failed.values()
+                )
+                if buckets is None and not failed_here:
                     self.problems.append(
                         doc.problem(
                             (*path, "histogram"),
@@ -337,9 +376,12 @@ def _to_minutes(ms: Decimal) -> int:
     return max(60_000, int((ms / 60_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 60_000)
 
 
+def _is_ratio(kind: m.AlertKind) -> bool:
+    return isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
+
+
 def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
-    is_ratio = isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
-    if is_ratio and not 0 <= value <= 1:
+    if _is_ratio(kind) and not 0 <= value <= 1:
         return f"a ratio threshold must be between 0% and 100%, got {fmt_percent(value)}"
     if isinstance(kind, m.QuantileAlert):
         if value <= 0:
