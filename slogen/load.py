@@ -55,6 +55,10 @@ class Document:
                 return line
         return 1
 
+    def key_line(self, path: Path_) -> int:
+        """The line of a mapping key (`availability:`), where what it names starts."""
+        return self.key_lines.get(tuple(path)) or self.line_of(path)
+
     def problem(self, path: Path_, message: str) -> Problem:
         return Problem(self.file, self.line_of(path), dotted(path), message)
 

@@ -6,13 +6,14 @@ Every problem of every file is collected before failing, so one run shows them a
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from . import conventions as c
 from . import model as m
 from . import resolve_checks as checks
 from . import spec as s
 from .errors import Problem, SpecError
-from .load import Document, Path_
+from .load import Document, Path_, dotted
 from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, format_duration, parse_duration, parse_number, parse_ratio
@@ -55,6 +56,12 @@ def resolve(docs: list[Document]) -> m.Model:
         labels = None if resolver.problems else alert_labels(services)
         routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings)
     else:
+        if parsed:
+            folder = _spec_folder(parsed[0][0])
+            resolver.warnings.append(
+                f"{folder}: no routing file (alerting.yaml with receivers and routes), so no Alertmanager "
+                "config was written: the alerts reach no one until one declares where they go"
+            )
         for doc, service in parsed:
             if service.routing is not None:
                 resolver.problems.append(
@@ -131,14 +138,10 @@ class _Resolver:
         )
 
     def _duplicate(self, doc: Document, path: Path_, item: str, service: str, seen: dict[str, str]) -> bool:
-        where = f"{doc.file}:{doc.line_of(path)}"
+        where = f"{doc.file}:{doc.key_line(path)}"
         if item in seen:
-            self.problems.append(
-                doc.problem(
-                    path,
-                    f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)",
-                )
-            )
+            message = f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)"
+            self.problems.append(Problem(doc.file, doc.key_line(path), dotted(path), message))
             return True
         seen[item] = where
         return False
@@ -163,7 +166,7 @@ class _Resolver:
         return m.SLO(
             service=spec.service,
             id=slo_id,
-            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
+            source=m.Source(doc.file, doc.key_line(path), doc.spec_path),
             objective=objective,
             period_ms=period_ms,
             description=slo.description
@@ -283,7 +286,7 @@ class _Resolver:
             service=spec.service,
             id=alert_id,
             name=c.threshold_alert_name(alert_id),
-            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
+            source=m.Source(doc.file, doc.key_line(path), doc.spec_path),
             description=alert.description or "",
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),
@@ -402,6 +405,14 @@ def _runbook(base: str | None, own: str | None) -> str:
     if own and own.startswith("#"):
         return (base or "") + own
     return own or base or ""
+
+
+def _spec_folder(doc: Document) -> str:
+    """The spec folder as the user named it: the file's path less its path in the folder."""
+    inside = doc.spec_path.partition("/")[2]
+    if inside and doc.file.endswith(inside):
+        return doc.file[: -len(inside)].rstrip("/") or "."
+    return Path(doc.file).parent.as_posix()
 
 
 def _sel(text: str | None) -> Selector | None:
