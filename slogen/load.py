@@ -76,7 +76,10 @@ def load_text(text: str, file: str) -> Document:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        raise SpecError([syntax_problem(exc, text, file)]) from None
+        problem = syntax_problem(exc, text, file)
+        if "another document" in (exc.problem or ""):
+            problem = _foreign_documents(text, file) or problem
+        raise SpecError([problem]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, 1, "", f"invalid YAML: {exc}")]) from None
     finally:
@@ -132,6 +135,19 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
     elif "undefined alias" in problem:
         message = "aliases (*name) are not allowed in slogen specs: repeat the value"
     return Problem(file, where.line + 1, "", message, where.column + 1)
+
+
+def _foreign_documents(text: str, file: str) -> Problem | None:
+    """OpenSLO and Kubernetes files often hold several documents: name the format
+    rather than the second document."""
+    from .messages import foreign_format
+
+    try:
+        first = next(iter(yaml.load_all(text, Loader=_Loader)), None)
+    except yaml.YAMLError:
+        return None
+    foreign = foreign_format(first)
+    return Problem(file, 1, "", foreign) if foreign else None
 
 
 def _colon_in_value(text: str, line: int) -> str:

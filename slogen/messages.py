@@ -52,7 +52,38 @@ _COMPARISONS = {
 _KEY = "[key]"  # pydantic's loc for an error in a mapping's key rather than its value
 
 
+_CONVERT = (
+    "`slogen import` is planned (issue 11); until then rewrite it by hand: the README's "
+    '"Coming from Sloth, Pyrra or OpenSLO" maps the fields'
+)
+
+
+def foreign_format(data: Any) -> str | None:
+    """A file in another tool's format, known by its shape: what it is and what to do."""
+    if not isinstance(data, dict):
+        return None
+    api, kind = str(data.get("apiVersion", "")), str(data.get("kind", ""))
+    if str(data.get("version", "")).startswith("prometheus/") and "slos" in data:
+        return f"this is a Sloth spec (version: {data['version']}), not a slogen spec: {_CONVERT}"
+    if api.startswith("sloth.slok.dev/"):
+        return f"this is a Sloth spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+    if api.startswith("pyrra.dev/"):
+        return f"this is a Pyrra spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+    if api.lower().startswith("openslo"):
+        return f"this is an OpenSLO spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+    if api and kind:
+        return f"this is a Kubernetes manifest (apiVersion: {api}, kind: {kind}), not a slogen spec"
+    if isinstance(data.get("groups"), list) and "version" not in data:
+        return "this is a Prometheus rules file (groups:), not a slogen spec: slogen writes those into out/; keep it out of the spec folder"
+    if "route" in data and "version" not in data:
+        return "this is an Alertmanager config (route:), not a slogen spec: slogen writes it from alerting.yaml; keep it out of the spec folder"
+    return None
+
+
 def validate(doc: Document, model: type[SpecT]) -> SpecT:
+    foreign = foreign_format(doc.data)
+    if foreign:
+        raise SpecError([Problem(doc.file, 1, "", foreign)])
     if not isinstance(doc.data, dict):
         raise SpecError(
             [
