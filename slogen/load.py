@@ -129,7 +129,9 @@ def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
         message = "this line is not `key: value` (a missing colon, or a value that runs over several lines unquoted)"
         where = opened
     elif "expected key" in problem:
-        message = f"wrong indentation: this line does not line up with the keys of the mapping at line {opened.line + 1}"
+        message = (
+            f"wrong indentation: this line does not line up with the keys of the mapping at line {opened.line + 1}"
+        )
     elif "'-' indicator" in problem:
         message = f"wrong indentation, or a missing '- ': the list at line {opened.line + 1} holds only '- ' items"
     elif "undefined alias" in problem:

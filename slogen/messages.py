@@ -151,7 +151,10 @@ def _message(path: Path_, errs: list[Any], given: str) -> str:
         return f"give at most {ctx['max_length']} items"
     if kind == "literal_error":
         if path == ("version",):
-            return f"unsupported spec version {given}: this slogen reads version 1"
+            numeric = given.lstrip("-")[:1].isdigit()
+            if numeric:
+                return f"unsupported spec version {given}: this slogen reads version 1"
+            return f"the spec version must be 1, got {given}"
         return f"must be one of {ctx['expected']}, got {given}"
     if kind in _COMPARISONS:
         key, words = _COMPARISONS[kind]

@@ -56,20 +56,7 @@ def resolve(docs: list[Document]) -> m.Model:
         labels = None if resolver.problems else alert_labels(services)
         routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings)
     else:
-        if parsed:
-            folder = _spec_folder(parsed[0][0])
-            resolver.warnings.append(
-                f"{folder}: no routing file (alerting.yaml with receivers and routes), so no Alertmanager "
-                "config was written: the alerts reach no one until one declares where they go"
-            )
-        for doc, service in parsed:
-            if service.routing is not None:
-                resolver.problems.append(
-                    doc.problem(
-                        ("routing",),
-                        "routing: names receivers, but there is no routing file (slo/alerting.yaml) that declares them",
-                    )
-                )
+        resolver.without_routing(parsed)
     if resolver.problems:
         raise SpecError(resolver.problems)
     settings = m.Settings()
@@ -87,6 +74,22 @@ class _Resolver:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.failed: dict[str, s.SLO] = {}  # of the service being resolved
+
+    def without_routing(self, parsed: list[tuple[Document, s.ServiceFile]]) -> None:
+        """No routing file: say that nothing routes the alerts; refuse a service's routing."""
+        if parsed:
+            self.warnings.append(
+                f"{_spec_folder(parsed[0][0])}: no routing file (alerting.yaml with receivers and routes), so no "
+                "Alertmanager config was written: the alerts reach no one until one declares where they go"
+            )
+        for doc, service in parsed:
+            if service.routing is not None:
+                self.problems.append(
+                    doc.problem(
+                        ("routing",),
+                        "routing: names receivers, but there is no routing file (slo/alerting.yaml) that declares them",
+                    )
+                )
 
     def services(self, parsed: list[tuple[Document, s.ServiceFile]]) -> tuple[m.Service, ...]:
         by_name: dict[str, list[tuple[Document, s.ServiceFile]]] = {}
@@ -325,37 +328,7 @@ class _Resolver:
                 m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total)), alert.measure, None
             )
         if alert.quantile is not None:
-            assert alert.histogram is not None
-            hist = _family(parse_selector(alert.histogram))
-            le = checks.le_in_histogram(hist, is_slo=False)
-            if le:
-                self.problems.append(doc.problem((*path, "histogram"), le))
-                return None
-            if alert.buckets is not None:
-                buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
-            else:
-                buckets = next(
-                    (
-                        x.sli.buckets
-                        for x in slos.values()
-                        if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric
-                    ),
-                    None,
-                )
-                failed_here = any(
-                    x.latency and _family(parse_selector(x.latency.histogram)).metric == hist.metric
-                    for x in self.failed.values()
-                )
-                if buckets is None and not failed_here:
-                    self.problems.append(
-                        doc.problem(
-                            (*path, "histogram"),
-                            f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them",
-                        )
-                    )
-            if buckets is None:
-                return None
-            return m.QuantileAlert(Decimal(str(alert.quantile)), hist, buckets)
+            return self.quantile_kind(doc, path, alert, slos)
         if alert.gauge is not None:
             return m.GaugeAlert(parse_selector(alert.gauge), _sel(alert.capacity))
         assert alert.expr is not None and alert.test is not None
@@ -364,6 +337,42 @@ class _Resolver:
             tuple(m.TestSeries(x.series, x.values) for x in alert.test.firing),
             tuple(m.TestSeries(x.series, x.values) for x in alert.test.quiet),
         )
+
+    def quantile_kind(
+        self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]
+    ) -> m.QuantileAlert | None:
+        """Buckets given here, or taken from a latency SLO on the same histogram."""
+        assert alert.histogram is not None
+        hist = _family(parse_selector(alert.histogram))
+        le = checks.le_in_histogram(hist, is_slo=False)
+        if le:
+            self.problems.append(doc.problem((*path, "histogram"), le))
+            return None
+        if alert.buckets is not None:
+            buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
+        else:
+            buckets = next(
+                (
+                    x.sli.buckets
+                    for x in slos.values()
+                    if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric
+                ),
+                None,
+            )
+            failed_here = any(
+                x.latency and _family(parse_selector(x.latency.histogram)).metric == hist.metric
+                for x in self.failed.values()
+            )
+            if buckets is None and not failed_here:
+                self.problems.append(
+                    doc.problem(
+                        (*path, "histogram"),
+                        f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them",
+                    )
+                )
+        if buckets is None:
+            return None
+        return m.QuantileAlert(Decimal(str(alert.quantile)), hist, buckets)
 
 
 def scaled_tier(severity: str, long_ms: int, short_ms: int, share: Decimal, period_ms: int) -> m.BurnRateTier:

@@ -29,7 +29,9 @@ def test_validate_fails_with_exit_1_when_promtool_rejects_a_test(promtool: str, 
     assert lines[0] == "promtool check rules: passed (5 files)"
     assert lines[1] == "promtool test rules: FAILED (1 of 5 files)"
     line = 1 + spec.read_text().splitlines().index("  stuck:")
-    assert lines[2] == f"  slo/checkout.yaml:{line}: checkout/stuck: out/prometheus/tests/checkout.stuck.test.yaml: failed"
+    assert (
+        lines[2] == f"  slo/checkout.yaml:{line}: checkout/stuck: out/prometheus/tests/checkout.stuck.test.yaml: failed"
+    )
     assert "got: nil" in result.stdout
     assert "amtool: skipped (no routing file, so no Alertmanager config)" in lines
     assert any(x.startswith("dashboards: passed (") for x in lines)

@@ -17,7 +17,7 @@ def _broken_tree(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """The routing case's tree with one bad rule and one wrong route."""
     shutil.copytree(CASE / "out", tmp_path / "out")
     rules = tmp_path / "out/prometheus/rules/checkout.availability.yaml"
-    rules.write_text(rules.read_text().replace('sum(rate(payments_total{job="checkout"}[5m]))', 'sum(rate(', 1))
+    rules.write_text(rules.read_text().replace('sum(rate(payments_total{job="checkout"}[5m]))', "sum(rate(", 1))
     config = tmp_path / "out/alertmanager/alertmanager.yml"
     config.write_text(config.read_text().replace('severity="warning"', 'severity="warnings"', 1))
     model = api.load_model(api.Options(spec_dir=CASE / "slo"))
@@ -32,7 +32,9 @@ def test_a_rejected_rules_file_is_reported_at_its_slo_in_the_spec(promtool: str,
     line = 1 + (CASE / "slo/checkout.yaml").read_text().splitlines().index("  availability:")
     head, *detail = check.failures[0].splitlines()
     spec = "tests/cases/routing/slo/checkout.yaml"
-    assert head.endswith(f"{spec}:{line}: checkout/availability: out/prometheus/rules/checkout.availability.yaml: failed")
+    assert head.endswith(
+        f"{spec}:{line}: checkout/availability: out/prometheus/rules/checkout.availability.yaml: failed"
+    )
     assert any("unclosed left parenthesis" in x for x in detail)
     assert str(tmp_path) not in "\n".join(check.failures)
 
