@@ -38,17 +38,26 @@ class Stage:
     unit: str
     failures: list[str] = field(default_factory=list)
     skipped: str = ""  # why the stage had nothing to check
+    per_item: bool = True  # one failure per item checked (a file, a label set), or any number
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
     def summary(self) -> str:
+        counted = f"{self.count} {_singular(self.unit) if self.count == 1 else self.unit}"
         if self.skipped:
             return f"{self.name}: skipped ({self.skipped})"
         if self.ok:
-            return f"{self.name}: passed ({self.count} {self.unit})"
-        return f"{self.name}: FAILED ({len(self.failures)} of {self.count} {self.unit})"
+            return f"{self.name}: passed ({counted})"
+        if self.per_item:
+            return f"{self.name}: FAILED ({len(self.failures)} of {counted})"
+        problems = "1 problem" if len(self.failures) == 1 else f"{len(self.failures)} problems"
+        return f"{self.name}: FAILED ({problems} in {counted})"
+
+
+def _singular(unit: str) -> str:
+    return unit[:-3] + "y" if unit.endswith("ies") else unit.removesuffix("s")
 
 
 def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
@@ -86,7 +95,7 @@ def alertmanager_stages(root: Path, sources: Sources | None = None) -> list[Stag
     sources = sources or {}
     config = c.ALERTMANAGER_CONFIG
     checked = tools.run("amtool", ["check-config", config], root)
-    check_config = Stage("amtool check-config", 1, "file")
+    check_config = Stage("amtool check-config", 1, "files")
     if checked.returncode != 0:
         check_config.failures.append(_failure(sources, config, checked.output))
     cases = yaml.safe_load((root / c.ALERTMANAGER_ROUTE_TESTS).read_text())
@@ -165,14 +174,14 @@ def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
     parsed = []
     for where, expr in queries:
         try:
-            unknown = [metric for metric in _metrics(where, expr) if metric not in allowed]
+            unknown = list(dict.fromkeys(metric for metric in _metrics(where, expr) if metric not in allowed))
         except CheckFailed as err:
             failures.append(str(err))  # and not promtool's word on the same query as well
             continue
         parsed.append((where, expr))
         failures += [f"{where}: reads {m}, which no rule records and no spec selector names" for m in unknown]
     failures += _promtool_queries(parsed)
-    return Stage("dashboards", len(queries), "queries", failures)
+    return Stage("dashboards", len(queries), "queries", failures, per_item=False)
 
 
 def _panels(data: dict[str, Any]) -> list[dict[str, Any]]:

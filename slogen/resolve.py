@@ -279,7 +279,8 @@ class _Resolver:
             self.problems.append(doc.problem((*path, c.SEVERITY_WARNING, warning_op), problem))
             return None
         spec_labels = {**spec.labels, **alert.labels}
-        collisions = [(i, checks.colliding_by(label, spec_labels)) for i, label in enumerate(alert.by)]
+        quantile = isinstance(kind, m.QuantileAlert)
+        collisions = [(i, checks.colliding_by(label, spec_labels, quantile)) for i, label in enumerate(alert.by)]
         for i, problem in collisions:
             if problem:
                 self.problems.append(doc.problem((*path, "by", i), problem))

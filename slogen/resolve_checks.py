@@ -19,9 +19,11 @@ from .quantity import fmt, fmt_percent
 SET_BY_SLOGEN = (c.LABEL_SERVICE, c.LABEL_SLO, c.LABEL_OWNER, c.LABEL_SEVERITY, "alertname")
 
 
-def colliding_by(label: str, spec_labels: Iterable[str]) -> str | None:
+def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str | None:
     """`by: [service]`: Prometheus would fail the rule at evaluation time with
     "vector contains metrics with the same labelset after applying alert labels"."""
+    if quantile and label == "le":
+        return "cannot group by 'le': it is the bucket label, which the quantile is computed over; leave it out of by"
     if label in SET_BY_SLOGEN:
         source = "slogen sets it on every alert"
     elif label in spec_labels:
