@@ -273,18 +273,7 @@ class _Resolver:
             levels.append(m.Level(severity, _OPS[op_name], value, for_ms))
         if len(levels) != sum(getattr(alert, sev) is not None for sev in c.SEVERITIES):
             return None
-        problem = checks.level_order(levels, _is_ratio(kind))
-        if problem:
-            warning_op = next(n for n in _OPS if getattr(alert.warning, n) is not None)
-            self.problems.append(doc.problem((*path, c.SEVERITY_WARNING, warning_op), problem))
-            return None
-        spec_labels = {**spec.labels, **alert.labels}
-        quantile = isinstance(kind, m.QuantileAlert)
-        collisions = [(i, checks.colliding_by(label, spec_labels, quantile)) for i, label in enumerate(alert.by)]
-        for i, problem in collisions:
-            if problem:
-                self.problems.append(doc.problem((*path, "by", i), problem))
-        if any(problem for _, problem in collisions):
+        if not self.meant(doc, path, spec, alert, kind, levels):
             return None
         return m.ThresholdAlert(
             service=spec.service,
@@ -299,6 +288,21 @@ class _Resolver:
             levels=tuple(levels),
             kind=kind,
         )
+
+    def meant(
+        self, doc: Document, path: Path_, spec: s.ServiceFile, alert: s.Alert, kind: m.AlertKind, levels: list[m.Level]
+    ) -> bool:
+        """False (with the problems recorded) for an alert that parses but cannot be meant."""
+        found: list[tuple[Path_, str | None]] = []
+        if alert.warning is not None:
+            warning_op = next(n for n in _OPS if getattr(alert.warning, n) is not None)
+            found.append(((c.SEVERITY_WARNING, warning_op), checks.level_order(levels, _is_ratio(kind))))
+        spec_labels = {**spec.labels, **alert.labels}
+        quantile = isinstance(kind, m.QuantileAlert)
+        found += [(("by", i), checks.colliding_by(label, spec_labels, quantile)) for i, label in enumerate(alert.by)]
+        problems = [doc.problem((*path, *where), problem) for where, problem in found if problem]
+        self.problems += problems
+        return not problems
 
     def alert_kind(self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]) -> m.AlertKind | None:
         if alert.ratio_of is not None:
