@@ -17,7 +17,7 @@ from .builders import alertmanager as am
 from .builders.dashboards import build_dashboards, build_provisioning
 from .builders.rules import build_rule_files
 from .builders.tests import build_test_files
-from .check import check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
+from .check import Stage, check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
 from .dump import to_json, to_yaml
 from .errors import WriteFailed
 from .load import load_dir
@@ -105,13 +105,43 @@ def _os_reason(err: OSError) -> str:
     return f"{err.strerror or err}{where}"
 
 
-def validate(options: Options) -> list[str]:
-    """Specs, then the generated output checked by the real tools (in a scratch folder)."""
+@dataclass
+class Validation:
+    """Every check stage, passed or failed, and the spec's warnings."""
+
+    stages: list[Stage]
+    warnings: tuple[str, ...]
+
+    @property
+    def failed(self) -> list[Stage]:
+        return [stage for stage in self.stages if not stage.ok]
+
+
+def validate(options: Options) -> Validation:
+    """Specs, then the generated output checked by the real tools (in a scratch folder):
+    every stage, each with its failures located in the spec."""
     model = load_model(options)
     tree = build_tree(model, options.templates)
     with tempfile.TemporaryDirectory(prefix="slogen-validate-") as scratch:
         root = write_tree(tree, Path(scratch) / "out")
-        return check_tree(root)
+        return Validation(check_tree(root, sources(model)), model.warnings)
+
+
+def sources(model: m.Model) -> dict[str, str]:
+    """Each generated file that comes from one place in the spec -> `file:line: what`."""
+    out: dict[str, str] = {}
+    for service in model.services:
+        items: list[m.SLO | m.ThresholdAlert] = [*service.slos, *service.alerts]
+        for item in items:
+            where = f"{item.source.file}:{item.source.line}: {service.name}/{item.id}"
+            out[c.rules_file(service.name, item.id)] = where
+            out[c.tests_file(service.name, item.id)] = where
+        out[c.dashboard_file(service.name)] = f"{service.source.file}:{service.source.line}: {service.name}"
+    if model.routing is not None:
+        where = f"{model.routing.source.file}:{model.routing.source.line}: the routing"
+        for rel in (c.ALERTMANAGER_CONFIG, c.ALERTMANAGER_TEMPLATE, c.ALERTMANAGER_ROUTE_TESTS):
+            out[rel] = where
+    return out
 
 
 SCHEMA_KINDS = ("service", "routing", "settings")

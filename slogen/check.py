@@ -1,12 +1,19 @@
 """Checks of a generated tree with the real tools: promtool on rules, their tests and
 every dashboard query; amtool on the Alertmanager config, routes and templates; and the
-dashboards' structure (ids, grid, variables, series they read)."""
+dashboards' structure (ids, grid, variables, series they read).
+
+Every stage runs, whatever the others found, and reports what it checked and what
+failed. A failure names the spec file and line of the SLO or alert it comes from (the
+tools only see generated files, in a scratch folder that is gone by the time anyone
+reads the report).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,42 +24,112 @@ from . import conventions as c
 from . import tools
 from .errors import CheckFailed
 
+# Generated file (relative to the output folder) -> where it comes from in the spec,
+# "slo/api.yaml:10: api/availability"; api.validate builds it from the model.
+Sources = dict[str, str]
 
-def check_tree(root: Path) -> list[str]:
-    """Run every external check on a generated tree; raises CheckFailed on the first failure."""
-    rules = sorted((root / c.RULES_DIR).rglob("*.yaml"))
-    tests = sorted((root / c.TESTS_DIR).rglob("*.test.yaml"))
-    tools.promtool_check_rules(rules)
-    tools.promtool_test_rules(tests)
-    report = [
-        f"promtool check rules: {len(rules)} files OK",
-        f"promtool test rules: {len(tests)} files OK",
+
+@dataclass
+class Stage:
+    """One check over part of the tree: how many things it checked, which failed."""
+
+    name: str
+    count: int
+    unit: str
+    failures: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the stage had nothing to check
+    per_item: bool = True  # one failure per item checked (a file, a label set), or any number
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        counted = f"{self.count} {_singular(self.unit) if self.count == 1 else self.unit}"
+        if self.skipped:
+            return f"{self.name}: skipped ({self.skipped})"
+        if self.ok:
+            return f"{self.name}: passed ({counted})"
+        if self.per_item:
+            return f"{self.name}: FAILED ({len(self.failures)} of {counted})"
+        problems = "1 problem" if len(self.failures) == 1 else f"{len(self.failures)} problems"
+        return f"{self.name}: FAILED ({problems} in {counted})"
+
+
+def _singular(unit: str) -> str:
+    return unit[:-3] + "y" if unit.endswith("ies") else unit.removesuffix("s")
+
+
+def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
+    """Run every external check on a generated tree."""
+    sources = sources or {}
+    rules = sorted(p.relative_to(root).as_posix() for p in (root / c.RULES_DIR).rglob("*.yaml"))
+    tests = sorted(p.relative_to(root).as_posix() for p in (root / c.TESTS_DIR).rglob("*.test.yaml"))
+    stages = [
+        _files_stage("promtool check rules", ["check", "rules"], rules, root, sources),
+        _files_stage("promtool test rules", ["test", "rules"], tests, root, sources),
     ]
-    config = root / c.ALERTMANAGER_CONFIG
-    if config.is_file():
-        report += check_alertmanager(root)
+    if (root / c.ALERTMANAGER_CONFIG).is_file():
+        stages += alertmanager_stages(root, sources)
+    else:
+        stages.append(Stage("amtool", 0, "files", skipped="no routing file, so no Alertmanager config"))
     if (root / c.GRAFANA_DIR).is_dir():
-        report += check_dashboards(root)
-    return report
+        stages.append(dashboards_stage(root, sources))
+    return stages
+
+
+def _files_stage(name: str, command: list[str], files: list[str], root: Path, sources: Sources) -> Stage:
+    failures = tools.failing_files("promtool", command, files, root)
+    return Stage(name, len(files), "files", [_failure(sources, rel, output) for rel, output in failures.items()])
+
+
+def _failure(sources: Sources, rel: str, output: str) -> str:
+    """`slo/api.yaml:10: api/availability: out/prometheus/...: failed`, then the tool's words."""
+    where = sources.get(rel)
+    head = f"{where}: out/{rel}" if where else f"out/{rel}"
+    return f"{head}: failed\n" + "\n".join(f"    {line}" for line in output.splitlines() if line.strip())
+
+
+def alertmanager_stages(root: Path, sources: Sources | None = None) -> list[Stage]:
+    """amtool: the config, every expected route, every notification template."""
+    sources = sources or {}
+    config = c.ALERTMANAGER_CONFIG
+    checked = tools.run("amtool", ["check-config", config], root)
+    check_config = Stage("amtool check-config", 1, "files")
+    if checked.returncode != 0:
+        check_config.failures.append(_failure(sources, config, checked.output))
+    cases = yaml.safe_load((root / c.ALERTMANAGER_ROUTE_TESTS).read_text())
+    route_tests = Stage("amtool config routes test", len(cases), "label sets")
+    for case in cases:
+        wrong = tools.amtool_route_test(config, case["labels"], case["receivers"], root)
+        if wrong is not None:
+            labels = ", ".join(f"{k}={v}" for k, v in sorted(case["labels"].items()))
+            where = sources.get(config, f"out/{config}")
+            route_tests.failures.append(f"{where}: {{{labels}}} should reach {','.join(case['receivers'])}: {wrong}")
+    names = tools.used_templates((root / config).read_text())
+    templates = Stage("amtool template render", len(names), "templates")
+    for name in names:
+        wrong = tools.amtool_template_render(c.ALERTMANAGER_TEMPLATE, name, c.ALERTMANAGER_TEMPLATE_DATA, root)
+        if wrong is not None:
+            templates.failures.append(_failure(sources, c.ALERTMANAGER_TEMPLATE, f"template {name}: {wrong}"))
+    return [check_config, route_tests, templates]
 
 
 def check_alertmanager(root: Path) -> list[str]:
-    """amtool: the config, every expected route, every notification template."""
-    config = root / c.ALERTMANAGER_CONFIG
-    tools.amtool_check_config(config)
-    cases = yaml.safe_load((root / c.ALERTMANAGER_ROUTE_TESTS).read_text())
-    for case in cases:
-        tools.amtool_route_test(config, case["labels"], case["receivers"])
-    data = root / c.ALERTMANAGER_TEMPLATE_DATA
-    glob = str(root / c.ALERTMANAGER_TEMPLATE)
-    names = tools.used_templates(config.read_text())
-    for name in names:
-        tools.amtool_template_render(glob, name, data)
-    return [
-        "amtool check-config: OK",
-        f"amtool config routes test: {len(cases)} label sets routed as the spec says",
-        f"amtool template render: {len(names)} templates OK",
-    ]
+    """The amtool stages, raising CheckFailed with every failure if any failed."""
+    return _raise_if_failed(alertmanager_stages(root))
+
+
+def check_dashboards(root: Path) -> list[str]:
+    """The dashboard stage, raising CheckFailed with every failure if any failed."""
+    return _raise_if_failed([dashboards_stage(root)])
+
+
+def _raise_if_failed(stages: list[Stage]) -> list[str]:
+    failures = [f for stage in stages for f in stage.failures]
+    if failures:
+        raise CheckFailed("\n".join(failures))
+    return [stage.summary() for stage in stages]
 
 
 # Grafana's own variables, which dashboards may use without declaring them.
@@ -69,34 +146,42 @@ GRAFANA_BUILTINS = (
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z0-9_.]+)(?::[a-z]+)?\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
-def check_dashboards(root: Path) -> list[str]:
+def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
     """Every dashboard: unique panel ids, panels inside the 24-column grid and not
     overlapping, only declared variables, and every query valid PromQL (promtool) that
     reads only series the rules record or the specs' selectors name."""
+    sources = sources or {}
     allowed = _series_in_rules(root)
     boards = sorted((root / c.GRAFANA_DIR).glob("*.json"))
     queries: list[tuple[str, str]] = []
+    failures: list[str] = []
     for board in boards:
         data = json.loads(board.read_text())
-        name = board.name
+        rel = board.relative_to(root).as_posix()
+        where = f"{sources[rel]}: out/{rel}" if rel in sources else f"out/{rel}"
         panels = _panels(data)
         ids = [p["id"] for p in panels]
         if len(ids) != len(set(ids)):
-            raise CheckFailed(f"{name}: panel ids repeat: {sorted(i for i in ids if ids.count(i) > 1)}")
-        _check_grid(name, panels)
+            failures.append(f"{where}: panel ids repeat: {sorted(i for i in ids if ids.count(i) > 1)}")
+        failures += [f"{where}: {problem}" for problem in _grid_problems(panels)]
         declared = {v["name"] for v in data.get("templating", {}).get("list", [])}
         for variable in sorted(_variables(json.dumps(data))):
             if variable not in declared and not variable.startswith(GRAFANA_BUILTINS):
-                raise CheckFailed(f"{name}: uses the undeclared variable ${variable}")
+                failures.append(f"{where}: uses the undeclared variable ${variable}")
         for panel in panels:
             for target in panel.get("targets", []):
-                queries.append((f"{name} panel {panel['id']} ({panel.get('title', '')})", target["expr"]))
+                queries.append((f"{where} panel {panel['id']} ({panel.get('title', '')})", target["expr"]))
+    parsed = []
     for where, expr in queries:
-        for metric in _metrics(where, expr):
-            if metric not in allowed:
-                raise CheckFailed(f"{where}: reads {metric}, which no rule records and no spec selector names")
-    _promtool_queries(queries)
-    return [f"dashboards: {len(boards)} files, {len(queries)} queries OK (promtool, series, variables, grid)"]
+        try:
+            unknown = list(dict.fromkeys(metric for metric in _metrics(where, expr) if metric not in allowed))
+        except CheckFailed as err:
+            failures.append(str(err))  # and not promtool's word on the same query as well
+            continue
+        parsed.append((where, expr))
+        failures += [f"{where}: reads {m}, which no rule records and no spec selector names" for m in unknown]
+    failures += _promtool_queries(parsed)
+    return Stage("dashboards", len(queries), "queries", failures, per_item=False)
 
 
 def _panels(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -107,12 +192,13 @@ def _panels(data: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _check_grid(name: str, panels: list[dict[str, Any]]) -> None:
+def _grid_problems(panels: list[dict[str, Any]]) -> list[str]:
+    problems = []
     boxes: list[tuple[int, dict[str, int]]] = []
     for panel in panels:
         g = panel["gridPos"]
         if g["x"] < 0 or g["w"] < 1 or g["x"] + g["w"] > 24 or g["h"] < 1 or g["y"] < 0:
-            raise CheckFailed(f"{name}: panel {panel['id']} does not fit the 24-column grid: {g}")
+            problems.append(f"panel {panel['id']} does not fit the 24-column grid: {g}")
         for other_id, o in boxes:
             if (
                 g["x"] < o["x"] + o["w"]
@@ -120,8 +206,9 @@ def _check_grid(name: str, panels: list[dict[str, Any]]) -> None:
                 and g["y"] < o["y"] + o["h"]
                 and o["y"] < g["y"] + g["h"]
             ):
-                raise CheckFailed(f"{name}: panels {other_id} and {panel['id']} overlap")
+                problems.append(f"panels {other_id} and {panel['id']} overlap")
         boxes.append((panel["id"], g))
+    return problems
 
 
 def _variables(text: str) -> set[str]:
@@ -157,14 +244,30 @@ def _series_in_rules(root: Path) -> set[str]:
             for rule in group["rules"]:
                 if "record" in rule:
                     allowed.add(rule["record"])
-                allowed.update(_metrics(str(path), rule["expr"]))
+                try:
+                    allowed.update(_metrics(path.relative_to(root).as_posix(), rule["expr"]))
+                except CheckFailed:
+                    continue  # promtool check rules reports it, at its SLO
     return allowed
 
 
-def _promtool_queries(queries: list[tuple[str, str]]) -> None:
-    """promtool checks PromQL inside rule files: wrap each query in a recording rule."""
+def _promtool_queries(queries: list[tuple[str, str]]) -> list[str]:
+    """promtool checks PromQL inside rule files: wrap each query in a recording rule,
+    and name the panel of a query it rejects (the rule is named by the query's index)."""
     rules = [{"record": f"slogen:dashboard_query:{i}", "expr": _probe(expr)} for i, (_, expr) in enumerate(queries)]
+    if not rules:
+        return []
     with tempfile.TemporaryDirectory(prefix="slogen-dashboards-") as scratch:
-        path = Path(scratch) / "queries.yaml"
-        path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]}))
-        tools.promtool_check_rules([path])
+        Path(scratch, "queries.yaml").write_text(
+            yaml.safe_dump({"groups": [{"name": "dashboard-queries", "rules": rules}]})
+        )
+        result = tools.run("promtool", ["check", "rules", "queries.yaml"], Path(scratch))
+    if result.returncode == 0:
+        return []
+    failures = []
+    for line in result.output.splitlines():
+        found = re.search(r"slogen:dashboard_query:(\d+)\"?: (.*)", line)
+        if found:
+            where, expr = queries[int(found.group(1))]
+            failures.append(f"{where}: promtool: {found.group(2)}: {expr}")
+    return failures or [f"promtool rejected the dashboard queries: {result.output}"]

@@ -163,12 +163,19 @@ def generate(spec: Path, out: Path, templates: Path, check: bool) -> None:
 def validate(spec: Path, templates: Path) -> None:
     """Check the specs and run promtool on everything they generate."""
     try:
-        lines = api.validate(_options(spec, Path("out"), templates))
+        result = api.validate(_options(spec, Path("out"), templates))
     except (SpecError, ToolMissing, CheckFailed) as err:
         _fail(err)
         return
-    for line in lines:
-        click.echo(line)
+    _warn(result.warnings)
+    for stage in result.stages:  # each stage with its failures under it, on stdout
+        click.echo(stage.summary())
+        for failure in stage.failures:
+            click.echo(f"  {failure}")
+    if result.failed:
+        names = ", ".join(stage.name for stage in result.failed)
+        click.echo(f"slogen: {len(result.failed)} of {len(result.stages)} checks failed: {names}", err=True)
+        sys.exit(EXIT_DIFF)
 
 
 @main.command()

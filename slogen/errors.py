@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
@@ -13,9 +14,12 @@ class Problem:
     line: int
     path: str
     message: str
+    column: int = 0  # only where the line alone is not enough (YAML syntax errors)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
+        if self.line and self.column:
+            where += f":{self.column}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
@@ -43,3 +47,18 @@ class OutputRefused(Exception):
 class WriteFailed(Exception):
     """The system refused to write the output (permissions, a full disk, a read-only file
     system): the output folder is left as it was."""
+
+
+def shown(value: Any) -> str:
+    """A value as the YAML wrote it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

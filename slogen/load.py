@@ -43,7 +43,8 @@ class Document:
 
     file: str
     data: Any
-    lines: dict[Path_, int] = field(default_factory=dict)
+    lines: dict[Path_, int] = field(default_factory=dict)  # a key's value: where the value starts
+    key_lines: dict[Path_, int] = field(default_factory=dict)  # a mapping key: the key's own line
     spec_path: str = ""  # the same on every machine: <spec folder name>/<relative path>
 
     def line_of(self, path: Path_) -> int:
@@ -53,6 +54,10 @@ class Document:
             if line is not None:
                 return line
         return 1
+
+    def key_line(self, path: Path_) -> int:
+        """The line of a mapping key (`availability:`), where what it names starts."""
+        return self.key_lines.get(tuple(path)) or self.line_of(path)
 
     def problem(self, path: Path_, message: str) -> Problem:
         return Problem(self.file, self.line_of(path), dotted(path), message)
@@ -71,10 +76,10 @@ def load_text(text: str, file: str) -> Document:
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        reason = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Problem(file, line, "", f"invalid YAML: {reason}")]) from None
+        problem = syntax_problem(exc, text, file)
+        if "another document" in (exc.problem or ""):
+            problem = _foreign_documents(text, file) or problem
+        raise SpecError([problem]) from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(file, 1, "", f"invalid YAML: {exc}")]) from None
     finally:
@@ -92,6 +97,74 @@ def load_text(text: str, file: str) -> Document:
     if problems:
         raise SpecError(problems)
     return doc
+
+
+def syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
+    """A YAML syntax error as one plain sentence, at the line and column that explain it
+    (for an unclosed bracket or quote, where it was opened)."""
+    problem, context = exc.problem or "", exc.context or ""
+    at, opened = exc.problem_mark or exc.context_mark, exc.context_mark or exc.problem_mark
+    assert at is not None and opened is not None  # a MarkedYAMLError has at least one mark
+    message = f"invalid YAML: {problem or context}" + (f" ({context})" if problem and context else "")
+    where = at
+    if "cannot start any token" in problem:
+        char = text[at.index] if at.index < len(text) else ""
+        message = (
+            "a tab: YAML indents with spaces, never tabs"
+            if char == "\t"
+            else f"{char!r} cannot start a value: put the value in quotes"
+        )
+    elif "another document" in problem:
+        message = "a second YAML document (after ---): a spec file holds one document; give it a file of its own"
+    elif "flow mapping" in context or "flow sequence" in context:
+        close = "}" if "mapping" in context else "]"
+        message = f"this {text[opened.index]} is never closed: a {close} (or a comma between items) is missing"
+        where = opened
+    elif "quoted scalar" in context:
+        message = "this quoted string is never closed: add the closing quote"
+        where = opened
+    elif "mapping values are not allowed" in problem:
+        message = _colon_in_value(text, at.line)
+    elif "could not find expected ':'" in problem:
+        message = "this line is not `key: value` (a missing colon, or a value that runs over several lines unquoted)"
+        where = opened
+    elif "expected key" in problem:
+        message = (
+            f"wrong indentation: this line does not line up with the keys of the mapping at line {opened.line + 1}"
+        )
+    elif "'-' indicator" in problem:
+        message = f"wrong indentation, or a missing '- ': the list at line {opened.line + 1} holds only '- ' items"
+    elif "undefined alias" in problem:
+        message = "aliases (*name) are not allowed in slogen specs: repeat the value"
+    return Problem(file, where.line + 1, "", message, where.column + 1)
+
+
+def _foreign_documents(text: str, file: str) -> Problem | None:
+    """OpenSLO and Kubernetes files often hold several documents: name the format
+    rather than the second document."""
+    from .messages import foreign_format
+
+    try:
+        first = next(iter(yaml.load_all(text, Loader=_Loader)), None)
+    except yaml.YAMLError:
+        return None
+    foreign = foreign_format(first)
+    return Problem(file, 1, "", foreign) if foreign else None
+
+
+def _colon_in_value(text: str, line: int) -> str:
+    """`key: a: b`, or a line indented deeper than the key above it (which YAML reads as
+    the rest of that key's value, so its own `key:` comes out of nowhere)."""
+    lines = text.splitlines()
+    above = next((lines[i] for i in range(line - 1, -1, -1) if lines[i].strip()), "")
+    this = lines[line] if line < len(lines) else ""
+
+    def indent(s: str) -> int:
+        return len(s) - len(s.lstrip(" "))
+
+    if indent(this) > indent(above) and not above.rstrip().endswith(":"):
+        return "this line is indented deeper than the line above, so YAML reads it as the rest of that value: line it up with its neighbours"
+    return "a second ': ' on this line: quote a value that contains ': ', or put a nested mapping on its own lines"
 
 
 class _Alias(Exception):
@@ -122,9 +195,11 @@ def _convert(
                 )
                 continue
             if key in out:
-                problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted((*path, key)), "duplicate key"))
+                first = doc.key_lines[(*path, key)]
+                message = f"duplicate key: {key!r} is already set at line {first} (YAML would keep only the last)"
+                problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted((*path, key)), message))
                 continue
-            doc.lines[(*path, key)] = key_node.start_mark.line + 1  # the value's own line replaces it
+            doc.lines[(*path, key)] = doc.key_lines[(*path, key)] = key_node.start_mark.line + 1
             out[key] = _convert(value_node, (*path, key), doc, loader, problems, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -132,7 +207,10 @@ def _convert(
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
-        problems.append(Problem(doc.file, node.start_mark.line + 1, dotted(path), f"invalid value: {exc}"))
+        reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
+        if node.tag.startswith("!"):
+            reason = f"YAML tags ({node.tag}) are not allowed in slogen specs: remove it"
+        problems.append(Problem(doc.file, node.start_mark.line + 1, dotted(path), f"invalid value: {reason}"))
         return None
 
 

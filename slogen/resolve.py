@@ -5,25 +5,21 @@ Every problem of every file is collected before failing, so one run shows them a
 
 from __future__ import annotations
 
-import types
-import typing
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from pathlib import Path
 
 from . import conventions as c
 from . import model as m
+from . import resolve_checks as checks
 from . import spec as s
 from .errors import Problem, SpecError
-from .load import Document, Path_
+from .load import Document, Path_, dotted
+from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
-from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
+from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
 from .tiers import plan_tiers
 
-SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 
 
@@ -57,16 +53,11 @@ def resolve(docs: list[Document]) -> m.Model:
     routing = None
     if routing_docs:
         doc, spec = routing_docs[0]
-        routing = resolve_routing(doc, spec, services, parsed, resolver.problems, resolver.warnings)
+        # Labels are checked against the generated alerts only when all of them resolved.
+        labels = None if resolver.problems else alert_labels(services)
+        routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings)
     else:
-        for doc, service in parsed:
-            if service.routing is not None:
-                resolver.problems.append(
-                    doc.problem(
-                        ("routing",),
-                        "routing: names receivers, but there is no routing file (slo/alerting.yaml) that declares them",
-                    )
-                )
+        resolver.without_routing(parsed)
     if resolver.problems:
         raise SpecError(resolver.problems)
     settings = m.Settings()
@@ -76,93 +67,6 @@ def resolve(docs: list[Document]) -> m.Model:
     return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing, settings=settings)
 
 
-# --- validation: pydantic errors with file, line and path ---------------------------
-
-
-def validate(doc: Document, model: type[SpecT]) -> SpecT:
-    if not isinstance(doc.data, dict):
-        raise SpecError(
-            [
-                doc.problem(
-                    (),
-                    "the file must be a mapping: a service (version, service, slos), the routing (version, receivers, routes) or the settings (version, grafana)",
-                )
-            ]
-        )
-    try:
-        return model.model_validate(doc.data)
-    except ValidationError as exc:
-        raise SpecError([_problem(doc, err, model) for err in exc.errors()]) from None
-
-
-def _problem(doc: Document, err: Any, root: type[BaseModel]) -> Problem:
-    path = _data_path(doc.data, err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        allowed = _allowed_fields(root, path[:-1])
-        hint = f" (allowed: {', '.join(allowed)})" if allowed else ""
-        return doc.problem(path, f"unknown field{hint}")
-    if kind == "missing":
-        return doc.problem(path, "missing required field")
-    message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind not in ("value_error", "assertion_error") and "input" in err:
-        given = err["input"]
-        message += (
-            f", got a {'mapping' if isinstance(given, dict) else 'list'}"
-            if isinstance(given, dict | list)
-            else f", got {given!r}"
-        )
-    return doc.problem(path, message)
-
-
-def _data_path(data: Any, loc: Iterable[str | int]) -> Path_:
-    """pydantic's loc, less the union and validator tags that are not in the data."""
-    path: list[str | int] = []
-    node = data
-    loc = list(loc)
-    for i, part in enumerate(loc):
-        in_dict = isinstance(node, dict) and part in node
-        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
-        if in_dict or in_list:
-            node = node[part]
-            path.append(part)
-        elif i == len(loc) - 1 and isinstance(part, str) and isinstance(node, dict):
-            path.append(part)  # a missing or unknown key: name it
-    return tuple(path)
-
-
-def _allowed_fields(root: type[BaseModel], path: Path_) -> list[str]:
-    model: Any = root
-    for part in path:
-        model = _field_type(model, part)
-        if model is None:
-            return []
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(f.alias or name for name, f in model.model_fields.items())
-    return []
-
-
-def _field_type(model: Any, part: str | int) -> Any:
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        field = next((f for n, f in model.model_fields.items() if (f.alias or n) == part), None)
-        return _unwrap(field.annotation) if field else None
-    origin = typing.get_origin(model)
-    if origin is dict:
-        return _unwrap(typing.get_args(model)[1])
-    if origin is list:
-        return _unwrap(typing.get_args(model)[0])
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0]) if len(args) == 1 else annotation
-    return annotation
-
-
 # --- resolution -----------------------------------------------------------------------
 
 
@@ -170,6 +74,23 @@ class _Resolver:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.failed: dict[str, s.SLO] = {}  # of the service being resolved
+
+    def without_routing(self, parsed: list[tuple[Document, s.ServiceFile]]) -> None:
+        """No routing file: say that nothing routes the alerts; refuse a service's routing."""
+        if parsed:
+            self.warnings.append(
+                f"{_spec_folder(parsed[0][0])}: no routing file (alerting.yaml with receivers and routes), so no "
+                "Alertmanager config was written: the alerts reach no one until one declares where they go"
+            )
+        for doc, service in parsed:
+            if service.routing is not None:
+                self.problems.append(
+                    doc.problem(
+                        ("routing",),
+                        "routing: names receivers, but there is no routing file (slo/alerting.yaml) that declares them",
+                    )
+                )
 
     def services(self, parsed: list[tuple[Document, s.ServiceFile]]) -> tuple[m.Service, ...]:
         by_name: dict[str, list[tuple[Document, s.ServiceFile]]] = {}
@@ -190,6 +111,9 @@ class _Resolver:
                 )
         seen: dict[str, str] = {}
         slos: list[m.SLO] = []
+        # SLOs that exist but could not be resolved: one mistake, one message, so an alert
+        # that refers to one is skipped quietly instead of reporting it unknown as well.
+        self.failed = {}
         for doc, spec in files:
             for slo_id, slo in spec.slos.items():
                 if self._duplicate(doc, ("slos", slo_id), slo_id, name, seen):
@@ -197,6 +121,8 @@ class _Resolver:
                 resolved = self.slo(doc, spec, slo_id, slo)
                 if resolved:
                     slos.append(resolved)
+                else:
+                    self.failed[slo_id] = slo
         slo_index = {slo.id: slo for slo in slos}
         alerts: list[m.ThresholdAlert] = []
         for doc, spec in files:
@@ -216,14 +142,10 @@ class _Resolver:
         )
 
     def _duplicate(self, doc: Document, path: Path_, item: str, service: str, seen: dict[str, str]) -> bool:
-        where = f"{doc.file}:{doc.line_of(path)}"
+        where = f"{doc.file}:{doc.key_line(path)}"
         if item in seen:
-            self.problems.append(
-                doc.problem(
-                    path,
-                    f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)",
-                )
-            )
+            message = f"duplicate id {item!r} in service {service!r}: already declared at {seen[item]} (SLOs and alerts of a service share one namespace)"
+            self.problems.append(Problem(doc.file, doc.key_line(path), dotted(path), message))
             return True
         seen[item] = where
         return False
@@ -248,7 +170,7 @@ class _Resolver:
         return m.SLO(
             service=spec.service,
             id=slo_id,
-            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
+            source=m.Source(doc.file, doc.key_line(path), doc.spec_path),
             objective=objective,
             period_ms=period_ms,
             description=slo.description
@@ -267,6 +189,10 @@ class _Resolver:
             return m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total))
         if slo.latency is not None:
             lat = slo.latency
+            le = checks.le_in_histogram(parse_selector(lat.histogram), is_slo=True)
+            if le:
+                self.problems.append(doc.problem((*path, "latency", "histogram"), le))
+                return None
             buckets = self.buckets(doc, (*path, "latency", "buckets"), lat.buckets)
             if buckets is None:
                 return None
@@ -317,20 +243,24 @@ class _Resolver:
             if level is None:
                 continue
             op_name = next(n for n in _OPS if getattr(level, n) is not None)
-            value = parse_number(getattr(level, op_name))
+            written = getattr(level, op_name)
+            value = parse_number(written)
             problem = _level_problem(kind, value)
             if problem:
-                self.problems.append(doc.problem((*path, severity, op_name), problem))
+                hint = s.percent_hint(written) if _is_ratio(kind) else ""
+                self.problems.append(doc.problem((*path, severity, op_name), problem + hint))
                 continue
             for_ms = parse_duration(level.for_) if level.for_ else 0
             levels.append(m.Level(severity, _OPS[op_name], value, for_ms))
         if len(levels) != sum(getattr(alert, sev) is not None for sev in c.SEVERITIES):
             return None
+        if not self.meant(doc, path, spec, alert, kind, levels):
+            return None
         return m.ThresholdAlert(
             service=spec.service,
             id=alert_id,
             name=c.threshold_alert_name(alert_id),
-            source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
+            source=m.Source(doc.file, doc.key_line(path), doc.spec_path),
             description=alert.description or "",
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),
@@ -340,14 +270,33 @@ class _Resolver:
             kind=kind,
         )
 
+    def meant(
+        self, doc: Document, path: Path_, spec: s.ServiceFile, alert: s.Alert, kind: m.AlertKind, levels: list[m.Level]
+    ) -> bool:
+        """False (with the problems recorded) for an alert that parses but cannot be meant."""
+        found: list[tuple[Path_, str | None]] = []
+        if alert.warning is not None:
+            warning_op = next(n for n in _OPS if getattr(alert.warning, n) is not None)
+            found.append(((c.SEVERITY_WARNING, warning_op), checks.level_order(levels, _is_ratio(kind))))
+        spec_labels = {**spec.labels, **alert.labels}
+        quantile = isinstance(kind, m.QuantileAlert)
+        found += [(("by", i), checks.colliding_by(label, spec_labels, quantile)) for i, label in enumerate(alert.by)]
+        problems = [doc.problem((*path, *where), problem) for where, problem in found if problem]
+        self.problems += problems
+        return not problems
+
     def alert_kind(self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]) -> m.AlertKind | None:
         if alert.ratio_of is not None:
             slo = slos.get(alert.ratio_of)
-            if slo is None:
+            if slo is None and alert.ratio_of not in self.failed:
                 known = ", ".join(sorted(slos)) or "none"
+                hint = checks.did_you_mean(alert.ratio_of, [*slos, *self.failed])
                 self.problems.append(
-                    doc.problem((*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service (known: {known})")
+                    doc.problem(
+                        (*path, "ratio_of"), f"unknown SLO {alert.ratio_of!r} in this service{hint} (known: {known})"
+                    )
                 )
+            if slo is None:
                 return None
             if isinstance(slo.sli, m.RawSLI):
                 self.problems.append(
@@ -365,29 +314,7 @@ class _Resolver:
                 m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total)), alert.measure, None
             )
         if alert.quantile is not None:
-            assert alert.histogram is not None
-            hist = _family(parse_selector(alert.histogram))
-            if alert.buckets is not None:
-                buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
-            else:
-                buckets = next(
-                    (
-                        x.sli.buckets
-                        for x in slos.values()
-                        if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric
-                    ),
-                    None,
-                )
-                if buckets is None:
-                    self.problems.append(
-                        doc.problem(
-                            (*path, "histogram"),
-                            f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them",
-                        )
-                    )
-            if buckets is None:
-                return None
-            return m.QuantileAlert(Decimal(str(alert.quantile)), hist, buckets)
+            return self.quantile_kind(doc, path, alert, slos)
         if alert.gauge is not None:
             return m.GaugeAlert(parse_selector(alert.gauge), _sel(alert.capacity))
         assert alert.expr is not None and alert.test is not None
@@ -397,10 +324,49 @@ class _Resolver:
             tuple(m.TestSeries(x.series, x.values) for x in alert.test.quiet),
         )
 
+    def quantile_kind(
+        self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]
+    ) -> m.QuantileAlert | None:
+        """Buckets given here, or taken from a latency SLO on the same histogram."""
+        assert alert.histogram is not None
+        hist = _family(parse_selector(alert.histogram))
+        le = checks.le_in_histogram(hist, is_slo=False)
+        if le:
+            self.problems.append(doc.problem((*path, "histogram"), le))
+            return None
+        if alert.buckets is not None:
+            buckets = self.buckets(doc, (*path, "buckets"), alert.buckets)
+        else:
+            buckets = next(
+                (
+                    x.sli.buckets
+                    for x in slos.values()
+                    if isinstance(x.sli, m.LatencySLI) and x.sli.histogram.metric == hist.metric
+                ),
+                None,
+            )
+            failed_here = any(
+                x.latency and _family(parse_selector(x.latency.histogram)).metric == hist.metric
+                for x in self.failed.values()
+            )
+            if buckets is None and not failed_here:
+                self.problems.append(
+                    doc.problem(
+                        (*path, "histogram"),
+                        f"declare the buckets of {hist.metric} (buckets: [...]); no latency SLO of this service declares them",
+                    )
+                )
+        if buckets is None:
+            return None
+        return m.QuantileAlert(Decimal(str(alert.quantile)), hist, buckets)
+
+
+def _is_ratio(kind: m.AlertKind) -> bool:
+    return isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
+
 
 def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
-    is_ratio = isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
-    if is_ratio and not 0 <= value <= 1:
+    if _is_ratio(kind) and not 0 <= value <= 1:
         return f"a ratio threshold must be between 0% and 100%, got {fmt_percent(value)}"
     if isinstance(kind, m.QuantileAlert):
         if value <= 0:
@@ -421,6 +387,14 @@ def _runbook(base: str | None, own: str | None) -> str:
     if own and own.startswith("#"):
         return (base or "") + own
     return own or base or ""
+
+
+def _spec_folder(doc: Document) -> str:
+    """The spec folder as the user named it: the file's path less its path in the folder."""
+    inside = doc.spec_path.partition("/")[2]
+    if inside and doc.file.endswith(inside):
+        return doc.file[: -len(inside)].rstrip("/") or "."
+    return Path(doc.file).parent.as_posix()
 
 
 def _sel(text: str | None) -> Selector | None:

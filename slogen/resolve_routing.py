@@ -11,6 +11,7 @@ from . import spec as s
 from .errors import Problem
 from .load import Document, Path_
 from .quantity import format_duration, parse_duration
+from .resolve_checks import did_you_mean
 
 
 def is_settings_file(data: Any) -> bool:
@@ -24,15 +25,16 @@ def is_routing_file(data: Any) -> bool:
 def resolve_routing(
     doc: Document,
     spec: s.RoutingFile,
-    services: tuple[m.Service, ...],
+    labels: dict[str, set[str]] | None,
     service_specs: list[tuple[Document, s.ServiceFile]],
     problems: list[Problem],
     warnings: list[str],
 ) -> m.Routing:
+    """`labels`: those of the generated alerts (alert_labels), or None when some alert
+    failed to resolve (a route matching its labels is not reported as well)."""
     names = set(spec.receivers)
     used: set[str] = set()
     intervals = set(spec.time_intervals)
-    labels = alert_labels(services)
 
     routes = []
     for i, route in enumerate(spec.routes):
@@ -43,10 +45,12 @@ def resolve_routing(
         for field in ("mute_time_intervals", "active_time_intervals"):
             for j, name in enumerate(getattr(route, field)):
                 if name not in intervals:
-                    problems.append(
-                        doc.problem((*path, field, j), f"unknown time interval {name!r} (known: {_list(intervals)})")
-                    )
+                    hint = did_you_mean(name, intervals)
+                    message = f"unknown time interval {name!r}{hint} (known: {_list(intervals)})"
+                    problems.append(doc.problem((*path, field, j), message))
         for key, value in route.match.items():
+            if labels is None:
+                continue
             if key not in labels:
                 problems.append(
                     doc.problem(
@@ -158,7 +162,8 @@ def _known(
     doc: Document, path: tuple[str | int, ...], name: str, names: set[str], problems: list[Problem], where: str = ""
 ) -> None:
     if name not in names:
-        problems.append(doc.problem(path, f"unknown receiver {name!r}{where} (known: {_list(names)})"))
+        hint = did_you_mean(name, names)
+        problems.append(doc.problem(path, f"unknown receiver {name!r}{where}{hint} (known: {_list(names)})"))
 
 
 def _list(items: Any) -> str:

@@ -10,9 +10,10 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from . import promql
+from .errors import shown
 from .quantity import parse_duration, parse_number, parse_ratio
 
 WINDOW_PLACEHOLDER = "$window"
@@ -24,10 +25,29 @@ def _duration(value: str) -> str:
     return value
 
 
+def _scalar(what: str) -> BeforeValidator:
+    """A number or a text such as 99.9% or 250ms; `true` or a list said as written,
+    before the union of str, int and float reports three errors (or reads true as 1)."""
+
+    def check(value: object) -> object:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"expected {what}, got {shown(value)}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def percent_hint(value: object) -> str:
+    """Sloth and Pyrra write objectives in percent: 99.9 most likely means 99.9%."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100:
+        return f"; did you mean {value}%?"
+    return ""
+
+
 def _objective(value: str | int | float) -> str | int | float:
     ratio = parse_ratio(value)
     if not 0 < ratio < 1:
-        raise ValueError(f"must be between 0% and 100% (exclusive), got {value}")
+        raise ValueError(f"must be between 0% and 100% (exclusive), got {value}{percent_hint(value)}")
     return value
 
 
@@ -60,8 +80,12 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 
 
 Duration = Annotated[str, AfterValidator(_duration)]
-Objective = Annotated[str | int | float, AfterValidator(_objective)]
-Number = Annotated[str | int | float, AfterValidator(_number)]
+Objective = Annotated[
+    str | int | float, _scalar("a percentage such as 99.9% or a ratio such as 0.999"), AfterValidator(_objective)
+]
+Number = Annotated[
+    str | int | float, _scalar("a number, a percentage (5%) or a duration (250ms)"), AfterValidator(_number)
+]
 SelectorText = Annotated[str, AfterValidator(_selector)]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
@@ -71,7 +95,8 @@ Text = Annotated[str, AfterValidator(_label_value)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # strict: YAML has types, so `true` is not the number 1 and "yes" is not a boolean.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class Series(Strict):

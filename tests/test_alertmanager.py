@@ -42,7 +42,13 @@ def routes(amtool: str, config: Path, **labels: str) -> list[str]:
 @pytest.mark.parametrize("tree", TREES, ids=lambda p: str(p.relative_to(REPO)))
 def test_amtool_accepts_the_config_every_route_test_and_every_template(amtool: str, tree: Path) -> None:
     report = api.check_alertmanager(tree)
-    assert report[0] == "amtool check-config: OK"
+    assert report[0] == "amtool check-config: passed (1 file)"
+    assert [line.split(":")[0] for line in report] == [
+        "amtool check-config",
+        "amtool config routes test",
+        "amtool template render",
+    ]
+    assert all(": passed (" in line for line in report)
 
 
 @pytest.mark.parametrize(

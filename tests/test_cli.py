@@ -20,18 +20,31 @@ from .conftest import REPO, slogen
 def test_validate_runs_promtool_on_everything_generated(promtool: str) -> None:
     result = slogen("validate")
     assert result.returncode == 0, result.stderr
-    assert "promtool check rules: 12 files OK" in result.stdout
-    assert "promtool test rules: 12 files OK" in result.stdout
+    assert "promtool check rules: passed (12 files)" in result.stdout
+    assert "promtool test rules: passed (12 files)" in result.stdout
+    assert "amtool config routes test: passed (" in result.stdout
 
 
 def test_validate_fails_with_exit_1_when_promtool_rejects_a_test(promtool: str, tmp_path: Path) -> None:
-    """A raw alert whose own test series never fire it: promtool says so, slogen exits 1."""
+    """A raw alert whose own test series never fire it: promtool says so, slogen names the
+    alert's line in the spec, reports the other stages as well and exits 1."""
     shutil.copytree(REPO / "tests/cases/variety/slo", tmp_path / "slo")
     spec = tmp_path / "slo/checkout.yaml"
     spec.write_text(spec.read_text().replace("critical: {above: 900}", "critical: {above: 90000}"))
     result = slogen("validate", "--spec", "slo", cwd=tmp_path)
     assert result.returncode == 1
-    assert "promtool test rules failed" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "promtool check rules: passed (5 files)"
+    assert lines[1] == "promtool test rules: FAILED (1 of 5 files)"
+    line = 1 + spec.read_text().splitlines().index("  stuck:")
+    assert (
+        lines[2] == f"  slo/checkout.yaml:{line}: checkout/stuck: out/prometheus/tests/checkout.stuck.test.yaml: failed"
+    )
+    assert "got: nil" in result.stdout
+    assert "amtool: skipped (no routing file, so no Alertmanager config)" in lines
+    assert any(x.startswith("dashboards: passed (") for x in lines)
+    assert result.stderr.splitlines()[-1] == "slogen: 1 of 4 checks failed: promtool test rules"
+    assert "/tmp" not in result.stdout + result.stderr and "slogen-validate" not in result.stdout
     assert "Traceback" not in result.stderr
 
 

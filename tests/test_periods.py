@@ -140,13 +140,14 @@ def test_the_blip_is_not_too_small_to_matter(promtool: str, rules: Path, tmp_pat
 def test_the_generated_tests_of_every_period_pass(promtool: str) -> None:
     result = slogen("validate", "--spec", str(SPEC))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "promtool test rules: 8 files OK" in result.stdout
+    assert "promtool test rules: passed (8 files)" in result.stdout
 
 
 def test_a_budget_too_small_to_defend_is_warned_about(tmp_path: Path) -> None:
     result = slogen("generate", "--spec", str(SPEC), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    # The fixture has no routing file: that warning aside, only the tight SLO is warned about.
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:") and "routing" not in line]
     assert len(warnings) == 1, result.stderr
     assert "slos.p1h-tight: no burn-rate alert generated: the whole error budget is 3s600ms" in warnings[0]
     rules = (tmp_path / "out" / "prometheus" / "rules" / "periods.p1h-tight.yaml").read_text()

@@ -1,0 +1,78 @@
+"""Specs that parse but cannot be meant: refused with what to write instead.
+
+Each check returns the message, or None when the spec is fine; `resolve` places it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from decimal import Decimal
+
+from . import conventions as c
+from . import model as m
+from .promql import Selector
+from .quantity import fmt, fmt_percent
+
+# Labels slogen itself puts on every alert: grouping by one of them gives every group
+# the same label set once the alert's labels are applied.
+SET_BY_SLOGEN = (c.LABEL_SERVICE, c.LABEL_SLO, c.LABEL_OWNER, c.LABEL_SEVERITY, "alertname")
+
+
+def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str | None:
+    """`by: [service]`: Prometheus would fail the rule at evaluation time with
+    "vector contains metrics with the same labelset after applying alert labels"."""
+    if quantile and label == "le":
+        return "cannot group by 'le': it is the bucket label, which the quantile is computed over; leave it out of by"
+    if label in SET_BY_SLOGEN:
+        source = "slogen sets it on every alert"
+    elif label in spec_labels:
+        source = "the spec's labels set it on this alert"
+    else:
+        return None
+    return (
+        f"cannot group by {label!r}: {source}, so every group would get the same labels and Prometheus "
+        "would fail the rule (vector contains metrics with the same labelset after applying alert labels); "
+        "leave it out of by"
+    )
+
+
+def le_in_histogram(selector: Selector, is_slo: bool) -> str | None:
+    """`h{le="0.25"}` as Pyrra users write it: slogen adds its own `le`, and a selector
+    with two `le` matchers never matches."""
+    le = next((x for x in selector.matchers if x.name == "le"), None)
+    if le is None:
+        return None
+    instead = (
+        f"give the bucket as latency.threshold: {le.value}" if is_slo else "the quantile is computed from every bucket"
+    )
+    return f"a histogram selector may not match le ({le.render()}): slogen selects the buckets itself; remove it ({instead})"
+
+
+def level_order(levels: list[m.Level], percent: bool) -> str | None:
+    """A warning that can only fire once the critical level has been passed (warning
+    above 10%, critical above 5%) is a mistake, most often the two levels swapped."""
+    by_severity = {level.severity: level for level in levels}
+    warning, critical = by_severity.get(c.SEVERITY_WARNING), by_severity.get(c.SEVERITY_CRITICAL)
+    if warning is None or critical is None:
+        return None
+    upward = warning.op in (">", ">=") and critical.op in (">", ">=")
+    downward = warning.op in ("<", "<=") and critical.op in ("<", "<=")
+    stricter = (upward and warning.value > critical.value) or (downward and warning.value < critical.value)
+    if not stricter:
+        return None
+    return (
+        f"the warning level ({warning.op} {_show(warning.value, percent)}) is stricter than the critical one "
+        f"({critical.op} {_show(critical.value, percent)}): it could only fire once the alert is already critical; "
+        "swap the two levels?"
+    )
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`; did you mean 'availability'?` when a known name is close, else nothing."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _show(value: Decimal, percent: bool) -> str:
+    return fmt_percent(value) if percent else fmt(value)
