@@ -8,15 +8,15 @@ import pytest
 
 from slogen import api, write
 
-from .conftest import REPO, snapshot
+from .conftest import PLAN, snapshot
 
 
 def test_a_failure_while_writing_leaves_out_untouched(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    api.generate(api.Options(spec_dir=REPO / "slo", out_dir=out, templates=None))
+    api.generate(api.Options(spec_dir=PLAN / "slo", out_dir=out, templates=None))
     before = snapshot(out)
     (tmp_path / "slo").mkdir()
-    (tmp_path / "slo" / "api.yaml").write_text((REPO / "slo/api.yaml").read_text().replace("99.9%", "99.5%"))
+    (tmp_path / "slo" / "api.yaml").write_text((PLAN / "slo/api.yaml").read_text().replace("99.9%", "99.5%"))
 
     real_write_tree = write.write_tree
 
