@@ -1,6 +1,7 @@
 # slogen: two commands on a fresh Debian machine with Python 3.11+:
 #   make generate   compile slo/ into out/ (creates .venv on first use)
-#   make test       the whole test suite, with promtool (installed from Debian if root)
+#   make test       check slo/ (out/ up to date, promtool and amtool on what it generates),
+#                   then slogen's own tests on fixtures under tests/ (tools installed from Debian if root)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -39,7 +40,12 @@ tools:
 	  fi; \
 	fi
 
+# The team's specs first (seconds): out/ up to date with slo/, then promtool and amtool
+# on what slo/ generates. Then slogen's own tests, which read only fixtures under tests/,
+# so they pass whatever slo/ holds.
 test: $(STAMP) tools
+	$(BIN)/slogen generate --check
+	$(BIN)/slogen validate
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -144,6 +144,14 @@ def sources(model: m.Model) -> dict[str, str]:
     return out
 
 
+def init(directory: Path, force: bool = False) -> list[Path]:
+    """Write the starter spec (a service file, alerting.yaml, slogen.yaml) into directory;
+    raises scaffold.ScaffoldRefused rather than overwrite, unless force."""
+    from .scaffold import scaffold
+
+    return scaffold(directory, force)
+
+
 SCHEMA_KINDS = ("service", "routing", "settings")
 
 

@@ -303,5 +303,35 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(api.schema(kind), indent=2, sort_keys=True))
 
 
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("slo"))
+@click.option("--force", is_flag=True, help="Overwrite the starter files where they exist.")
+def init(directory: Path, force: bool) -> None:
+    """Start a spec in DIRECTORY (default slo): a commented service file, alerting.yaml
+    and slogen.yaml, to edit. Refuses to overwrite any of them without --force."""
+    from .scaffold import ScaffoldRefused
+
+    try:
+        written = api.init(directory, force)
+    except ScaffoldRefused as err:
+        for problem in err.problems:
+            click.echo(problem, err=True)
+        hint = "; `slogen init --force` overwrites the starter files" if err.force_helps else ""
+        click.echo(f"slogen: nothing was written{hint}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as err:
+        click.echo(f"slogen: cannot write {directory}: {err.strerror or err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    for path in written:
+        click.echo(f"wrote {path}")
+    service = next(path for path in written if path.name not in ("alerting.yaml", "slogen.yaml"))
+    spec = "" if directory == Path("slo") else f" --spec {directory}"
+    click.echo(
+        f"next: rename {service} after your service and edit the files (each field is commented), then\n"
+        f"  slogen generate{spec}   compiles them into out/\n"
+        f"  slogen validate{spec}   proves the output with promtool and amtool"
+    )
+
+
 if __name__ == "__main__":
     main()

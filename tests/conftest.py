@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# The launch plan as a fixture: the default folder of slogen() below. The repository's own
+# slo/ and out/ belong to the team that uses slogen; the tool's tests never read them.
+PLAN = REPO / "tests" / "cases" / "plan"
 
 
-def slogen(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def slogen(*args: str, cwd: Path = PLAN, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run `slogen ARGS` as a user would: a separate process, exit code and streams."""
     return subprocess.run(
         [sys.executable, "-m", "slogen.cli", *args],

@@ -13,12 +13,12 @@ import yaml
 from slogen import api
 from slogen.errors import CheckFailed
 
-from .conftest import REPO
+from .conftest import PLAN, REPO
 from .golden import cases
 from .harness import alertmanager, wait_until
 
-TREES = [REPO / "out", *(c / "out" for c in cases() if (c / "out/alertmanager").is_dir())]
-CONFIG = REPO / "out/alertmanager/alertmanager.yml"
+TREES = [c / "out" for c in cases() if (c / "out/alertmanager").is_dir()]
+CONFIG = PLAN / "out/alertmanager/alertmanager.yml"
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +91,7 @@ def test_secrets_are_only_referenced_by_file() -> None:
 
 
 def test_a_wrong_route_is_caught_by_the_route_tests(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "out", tmp_path / "out")
+    shutil.copytree(PLAN / "out", tmp_path / "out")
     config = tmp_path / "out/alertmanager/alertmanager.yml"
     config.write_text(config.read_text().replace('severity="warning"', 'severity="warnings"', 1))
     with pytest.raises(CheckFailed, match="should reach platform-email,prod-alerts"):
@@ -99,7 +99,7 @@ def test_a_wrong_route_is_caught_by_the_route_tests(tmp_path: Path) -> None:
 
 
 def test_a_critical_alert_inhibits_the_warning_of_the_same_service_and_slo(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "out/alertmanager", tmp_path / "am")
+    shutil.copytree(PLAN / "out/alertmanager", tmp_path / "am")
     with alertmanager(tmp_path / "am/alertmanager.yml", tmp_path) as am:
         base = {"alertname": "SLOErrorBudgetBurn", "service": "api", "slo": "availability", "owner": "platform"}
         other = {**base, "slo": "read-latency-p95", "severity": "warning"}
@@ -126,7 +126,7 @@ def test_a_critical_alert_inhibits_the_warning_of_the_same_service_and_slo(tmp_p
 def test_a_route_matching_a_value_no_alert_has_yet_is_a_warning_not_an_error(tmp_path: Path) -> None:
     from .conftest import slogen
 
-    shutil.copytree(REPO / "slo", tmp_path / "slo")
+    shutil.copytree(PLAN / "slo", tmp_path / "slo")
     routing = tmp_path / "slo/alerting.yaml"
     routing.write_text(
         routing.read_text().replace(

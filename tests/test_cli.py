@@ -89,7 +89,7 @@ def test_explain_says_who_gets_each_alert_through_which_route() -> None:
 
 
 def test_explain_shows_a_service_routing_its_own_alerts() -> None:
-    text = slogen("explain", "--spec", "tests/cases/routing/slo", "checkout/availability").stdout
+    text = slogen("explain", "--spec", str(REPO / "tests/cases/routing/slo"), "checkout/availability").stdout
     assert "-> payments-pager     via the routing of service checkout (critical)" in text
     assert "only in business-hours" in text
 

@@ -15,11 +15,11 @@ import yaml
 from slogen import api
 from slogen.errors import CheckFailed
 
-from .conftest import REPO
+from .conftest import PLAN, REPO
 from .golden import cases
 
-TREES = [REPO / "out", *(c / "out" for c in cases())]
-GRAFANA = REPO / "out/grafana"
+TREES = [c / "out" for c in cases()]
+GRAFANA = PLAN / "out/grafana"
 
 
 def board(name: str) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def test_the_overview_lists_every_slo_sorted_by_budget_left_and_links_rows_to_da
 
 
 def test_alerts_link_to_their_service_dashboard() -> None:
-    rules = yaml.safe_load((REPO / "out/prometheus/rules/api.availability.yaml").read_text())
+    rules = yaml.safe_load((PLAN / "out/prometheus/rules/api.availability.yaml").read_text())
     alerts = [r for g in rules["groups"] for r in g["rules"] if "alert" in r]
     assert {r["annotations"]["dashboard_url"] for r in alerts} == {"https://grafana.example.com/d/slo-api"}
 
@@ -121,7 +121,7 @@ def test_provisioning_loads_the_dashboards_from_files() -> None:
 
 
 def _mutate(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> Path:
-    shutil.copytree(REPO / "out", tmp_path / "out")
+    shutil.copytree(PLAN / "out", tmp_path / "out")
     path = tmp_path / "out/grafana/api.json"
     data = json.loads(path.read_text())
     change(data)

@@ -14,7 +14,7 @@ import pytest
 
 from slogen.digest import incidents_from_series
 
-from .conftest import REPO, slogen
+from .conftest import PLAN, slogen
 from .harness import backfill, free_port, prometheus, smtp_server
 
 END = 1_790_000_040  # a fixed "now" (2026-09-21 14:14 UTC) so the email is deterministic
@@ -153,4 +153,4 @@ def test_alerts_history_is_cut_into_incidents_at_gaps(times: list[int], runs: li
 
 
 def test_the_digest_reads_its_addresses_from_the_routing_file() -> None:
-    assert "platform-team@example.com" in (REPO / "slo/alerting.yaml").read_text()
+    assert "platform-team@example.com" in (PLAN / "slo/alerting.yaml").read_text()

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import PLAN
 from .harness import LOOPBACK, Server, alertmanager, backfill, prometheus, smtp_server, wait_until
 from .scenarios import SCENARIOS, Scenario, State, Timeline, exporter
 
 pytestmark = pytest.mark.e2e
-OUT = REPO / "out"
+OUT = PLAN / "out"
 
 
 def rules_for_test(workdir: Path) -> Path:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import PLAN, REPO
 from .golden import CASES, cases
 
-TREES = [REPO / "out", *(c / "out" for c in cases())]
+TREES = [c / "out" for c in cases()]
 
 
 def _run(promtool: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -52,7 +52,7 @@ def test_a_broken_rule_is_caught_by_the_generated_tests(promtool: str, tmp_path:
     import shutil
 
     tree = tmp_path / "out"
-    shutil.copytree(REPO / "out", tree)
+    shutil.copytree(PLAN / "out", tree)
     rules = tree / "prometheus/rules/api.availability.yaml"
     rules.write_text(rules.read_text().replace("/ 0.001 > 6\n", "/ 0.001 > 60\n"))
     result = _run(promtool, "test", "rules", "prometheus/tests/api.availability.test.yaml", cwd=tree)

@@ -1,5 +1,5 @@
 """The launch plan's expected behaviours, proven by promtool over hand-written series
-against the committed rules in out/ (not against numbers slogen computed itself)."""
+against the plan's rules in tests/cases/plan/out (not numbers slogen computed itself)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .conftest import REPO, slogen
+from .conftest import PLAN, REPO, slogen
 
 API = {"job": "api"}
 PAGE = 'ALERTS{alertname="SLOErrorBudgetBurn", alertstate="firing", service="api", slo="availability", severity="critical"}'
@@ -48,7 +48,7 @@ def run_promtool(
     promtool: str, tmp_path: Path, rules: list[str], test: dict[str, Any], eval_interval: str = "1m"
 ) -> str:
     for rel in rules:
-        shutil.copy(REPO / "out" / "prometheus" / "rules" / rel, tmp_path / Path(rel).name)
+        shutil.copy(PLAN / "out" / "prometheus" / "rules" / rel, tmp_path / Path(rel).name)
     doc = {"rule_files": [Path(r).name for r in rules], "evaluation_interval": eval_interval, "tests": [test]}
     (tmp_path / "scenario.test.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     result = subprocess.run(
@@ -143,7 +143,7 @@ def test_error_rate_above_5_percent_for_5_minutes_is_critical(promtool: str, tmp
 def test_a_cache_slo_of_80_percent_cannot_page_and_slogen_says_so(tmp_path: Path) -> None:
     spec = tmp_path / "slo"
     spec.mkdir()
-    text = (REPO / "slo" / "cache.yaml").read_text().replace("burn_rate_alerts: {page: false}", "")
+    text = (PLAN / "slo" / "cache.yaml").read_text().replace("burn_rate_alerts: {page: false}", "")
     (spec / "cache.yaml").write_text(text)
     result = slogen("generate", "--spec", str(spec), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
