@@ -42,22 +42,12 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
 
 def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
     rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
-    groups = [{"name": c.group_name(slo.service, slo.id), "rules": rules}]
-    if not isinstance(slo.sli, m.RawSLI):
-        groups.append(
-            {
-                "name": c.group_name(slo.service, slo.id, "30m"),
-                "interval": c.COARSE_GROUP_INTERVAL,
-                "rules": build_coarse_recordings(slo),
-            }
-        )
-    groups.append(
-        {
-            "name": c.group_name(slo.service, slo.id, "period"),
-            "interval": c.PERIOD_GROUP_INTERVAL,
-            "rules": build_period_recordings(slo),
-        }
-    )
+    coarse = not isinstance(slo.sli, m.RawSLI)  # a raw SLI has no recorded rates to sum
+    names = c.slo_group_names(slo.service, slo.id, coarse)
+    groups: list[dict[str, Any]] = [{"name": names[0], "rules": rules}]
+    if coarse:
+        groups.append({"name": names[1], "interval": c.COARSE_GROUP_INTERVAL, "rules": build_coarse_recordings(slo)})
+    groups.append({"name": names[-1], "interval": c.PERIOD_GROUP_INTERVAL, "rules": build_period_recordings(slo)})
     return groups
 
 
