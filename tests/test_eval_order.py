@@ -96,7 +96,7 @@ def _order_sensitive_file(generated: Path, order: list[str]) -> dict[str, Any]:
         "interval": "1m",
         "input_series": ORDER_SENSITIVE_INPUT,
         "promql_expr_test": [
-            {  # the period's error ratio is above 0 (a sample is returned) ...
+            {  # the period's error ratio is above 0 ...
                 "expr": "slo:sli_error:ratio_rate30d > bool 0",
                 "eval_time": "59m",
                 "exp_samples": [{"labels": labels, "value": 1}],
