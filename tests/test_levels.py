@@ -2,17 +2,20 @@
 
 promtool's unit tests evaluate every group at the test's one interval, so they never see
 the 30m sums recorded every 30 minutes nor the period recorded every 2m30s. Here eight days
-of raw counters with uneven traffic are backfilled into a TSDB, then every level of the
-generated recordings with `promtool tsdb create-blocks-from rules`, one level a pass, each
-group at its own production interval (the 5m level every minute, the 30m sums every 30
-minutes, the period every 2m30s): the TSDB holds what a Prometheus that ran through those
-eight days would hold. Windows, period SLI, budget remaining and burn rates at given times
-must then equal the traffic-weighted error ratios computed here from the raw counts; and a
-real Prometheus, loading the generated rule files as they are, must fire the one ticket
-that only the 3-day window can raise, and not the one that an average of ratios would."""
+of raw counters with uneven traffic (tests/levels_history.py) are backfilled into a TSDB,
+then every level of the generated recordings with `promtool tsdb create-blocks-from rules`,
+one level a pass, each group under its own name at its own production interval (the 5m
+level every minute, the 30m sums every 30 minutes, the period every 2m30s): the TSDB holds
+what a Prometheus that ran through those eight days would hold. Every window, the period
+SLI, budget remaining and burn rates at given times must then equal the error ratios
+computed here from the raw counts (bad and all requests summed separately over each window
+as the rules define it); and a real Prometheus, loading the generated rule files as they
+are, must fire the one ticket that only the 3-day window can raise, and not the one that
+an average of ratios would."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -26,89 +29,21 @@ from typing import Any
 import pytest
 import yaml
 
+from slogen.quantity import parse_duration
+
 from .conftest import REPO, slogen
 from .harness import Server, backfill_file, binary, prometheus, wait_until
+from .levels_history import DAY, DAYS, HOUR, MINUTE, History, make_history
 
 pytestmark = pytest.mark.e2e
 
 SPEC = REPO / "tests/levels/slo"
-MINUTE = 60
-HOUR = 3600
-DAY = 86400
-DAYS = 8  # covers the 7-day period and the 3-day window with a day to spare
-FUTURE = 10 * MINUTE  # raw samples past "now": the live 5m rates see a full window
-# Relative to each error ratio. Measured differences were about 1e-14 (float noise),
-# except for a 30-day period over 8 days of history: about 1.5e-4, from the first minutes
-# of the counters, whose rates Prometheus extrapolates.
+# Relative to each error ratio. The truth is computed from the raw counts as the rules
+# define each window, so only float noise is left (measured: at most 9e-14).
 TOLERANCE = 1e-9
-CLIPPED_TOLERANCE = 1e-3
 BUDGET = {"checkout": 0.001, "search": 0.001, "checkout-weekly": 0.005}
 PERIOD = {"checkout": 30 * DAY, "search": 30 * DAY, "checkout-weekly": 7 * DAY}
 SERIES_OF = {"checkout": "checkout", "search": "search", "checkout-weekly": "checkout"}
-
-
-def load(series: str, day: int, hour: float) -> tuple[float, float]:
-    """(requests a minute, error ratio) of a series at an hour of a day of the history
-    (day 7 is today; "now" is 14:00 of it). Busy days and quiet nights; errors mostly at
-    night, more of them for checkout than for search, and a bad morning today. Errors come
-    in bursts, the first 10 minutes of every half hour: 30-minute sums that did not tile
-    time (a gap, an overlap) would weigh them wrongly."""
-    if 8 <= hour < 20:
-        rpm, error = 600.0, 0.002 if day == 7 and hour < 12 else 0.0003
-    else:
-        rpm, error = 30.0, 0.02 if series == "checkout" else 0.008
-    burst = round(hour * 60) % 30 < 10
-    return rpm, error * 3 if burst else 0.0
-
-
-@dataclass
-class History:
-    """Raw counts a minute: index i holds the requests between minute i-1 and minute i."""
-
-    start: int  # the first sample's time; "now" is start + DAYS days
-    bad: dict[str, list[float]]
-    total: dict[str, list[float]]
-
-    @property
-    def now(self) -> int:
-        return self.start + DAYS * DAY
-
-    def ratio(self, series: str, end: int, window: int) -> float:
-        """The traffic-weighted error ratio over (end - window, end], clipped to the history."""
-        last = (end - self.start) // MINUTE
-        first = max(1, last - window // MINUTE + 1)
-        return sum(self.bad[series][first : last + 1]) / sum(self.total[series][first : last + 1])
-
-    def openmetrics(self) -> str:
-        lines = ["# TYPE shop_requests_total gauge"]  # a gauge: OpenMetrics counters want _total
-        for series in sorted(self.bad):
-            for code, counts in (("200", _good(self, series)), ("500", self.bad[series])):
-                value = 0.0
-                for i, count in enumerate(counts):
-                    value += count
-                    ts = self.start + i * MINUTE
-                    lines.append(f'shop_requests_total{{slo="{series}",code="{code}"}} {value!r} {ts}')
-        return "\n".join(lines) + "\n# EOF\n"
-
-
-def _good(history: History, series: str) -> list[float]:
-    return [t - b for t, b in zip(history.total[series], history.bad[series], strict=True)]
-
-
-def make_history(now: int) -> History:
-    start = now - DAYS * DAY
-    day0 = now - 7 * DAY - 14 * HOUR  # midnight of day 0
-    minutes = DAYS * DAY // MINUTE + FUTURE // MINUTE + 1
-    history = History(start, {}, {})
-    for series in ("checkout", "search"):
-        bad, total = [0.0], [0.0]
-        for i in range(1, minutes):
-            day, second = divmod(start + (i - 1) * MINUTE - day0, DAY)  # the minute's start
-            rpm, error = load(series, day, second / HOUR)
-            total.append(rpm)
-            bad.append(rpm * error)
-        history.bad[series], history.total[series] = bad, total
-    return history
 
 
 # --- backfilling the recorded levels -----------------------------------------------------
@@ -144,7 +79,10 @@ def backfill_rules(
     for group, rule in level:
         entry = groups.setdefault(group["name"], {k: v for k, v in group.items() if k != "rules"} | {"rules": []})
         entry["rules"].append(rule)
-    path = work / f"{name}.yaml"
+    # One path for every pass: promtool, as Prometheus, offsets a group's evaluations by a
+    # hash of its name and file, so a group keeps its timestamps from level to level, and
+    # the period SLI is recorded at the same instant as the period error ratio it reads.
+    path = work / "backfill-rules.yaml"
     path.write_text(yaml.safe_dump({"groups": list(groups.values())}, sort_keys=False))
     out = work / f"{name}-blocks"
     result = subprocess.run(
@@ -189,7 +127,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     data = work / "data"
     backfill_file(work / "raw.om", data)
     long = read_over_ranges(rule_files)
-    recent = history.now - 2 * HOUR  # the asserted times are in the last hour
+    recent = history.now - 2 * HOUR  # the asserted times are in the last hour: only the
+    # levels read over long ranges (the 5m rates and 30m sums) need the whole history
     for n, level in enumerate(recording_levels(rule_files), start=1):
         with prometheus(work / f"backfill-{n}", data_dir=data) as server:
             whole = [(g, r) for g, r in level if r["record"] in long]
@@ -217,52 +156,50 @@ def value_at(server: Server, expr: str, at: int) -> float:
     return float(result[0]["value"][1])
 
 
-def recorded_at(server: Server, selector: str, at: int, within: str) -> int:
-    """When the series was last recorded, at or before `at` (a range query keeps times)."""
+def times(server: Server, selector: str, at: int, within: str) -> list[int]:
+    """When the series was recorded (ms) in the `within` before `at` (a range query keeps times)."""
     query = urllib.parse.urlencode({"query": f"{selector}[{within}]", "time": str(at)})
     result = server.get(f"/api/v1/query?{query}")["data"]["result"]
     assert len(result) == 1, (selector, at, result)
-    return int(float(result[0]["values"][-1][0]))
+    return [round(float(t) * 1000) for t, _ in result[0]["values"]]
 
 
 def _selector(name: str, slo: str) -> str:
     return f'{name}{{service="shop", slo="{slo}"}}'
 
 
-def windows_of(slo: str) -> dict[str, int]:
-    """The windows asserted: the 30-day SLOs' 1d and 3d (the 3d one reads the 30m sums) and
-    the shortest window of each, which the current burn rate reads."""
-    if PERIOD[slo] == 30 * DAY:
-        return {"1h": HOUR, "1d": DAY, "3d": 3 * DAY}
-    return {"14m": 14 * MINUTE}
+def windows_of(rule_files: list[Path], slo: str) -> dict[str, int]:
+    """Every window the SLO's rules record an error ratio for, the period included:
+    {"1h": 3600, ...}."""
+    text = next(f for f in rule_files if f.name == f"shop.{slo}.yaml").read_text()
+    labels = set(re.findall(r"record: slo:sli_error:ratio_rate(\w+)", text))
+    return {label: parse_duration(label) // 1000 for label in labels}
 
 
-def expected_values(server: Server, history: History, slo: str, at: int) -> dict[str, tuple[float, float]]:
-    """{recorded series: (true value, tolerance)} as recorded at or before `at`, from the
-    raw counts. A window ends when it was last recorded; one read from the 30m sums ends at
-    the last sum before that (up to 30 minutes earlier)."""
-    series, budget, period = SERIES_OF[slo], BUDGET[slo], PERIOD[slo]
+def expected_values(server: Server, recorded: Recorded, slo: str, at: int) -> dict[str, tuple[float, float]]:
+    """{recorded series: (true value, tolerance)} as last recorded at or before `at`, from
+    the raw counts, over the windows as the rules define them and at the times the history
+    was evaluated (read back from the TSDB: when each level was recorded)."""
+    history, series, budget, period = recorded.history, SERIES_OF[slo], BUDGET[slo], PERIOD[slo]
+    everything = f"{DAYS + 1}d"
+    rates = times(server, _selector("slo:sli_total_events:rate5m", slo), history.now, everything)
+    sums = times(server, _selector("slo:sli_bad_events:rate5m_sum30m", slo), history.now, everything)
 
-    def ratio(name: str, window: int) -> float:
-        end = recorded_at(server, _selector(name, slo), at, "5m")
-        if window > DAY:
-            end = recorded_at(server, _selector("slo:sli_bad_events:rate5m_sum30m", slo), end, "1d")
-        return history.ratio(series, end, window)
+    def ratio(label: str, window: int) -> float:
+        end = times(server, _selector(f"slo:sli_error:ratio_rate{label}", slo), at, "5m")[-1]
+        return history.rule_ratio(series, rates, sums, end, window)
 
     out: dict[str, tuple[float, float]] = {}
-    for label, window in windows_of(slo).items():
-        name = f"slo:sli_error:ratio_rate{label}"
-        r = ratio(name, window)
-        out[name] = (r, TOLERANCE * r)
-    period_ratio = f"slo:sli_error:ratio_rate{period // DAY}d"
-    r = ratio(period_ratio, period)
-    tolerance = TOLERANCE if period < DAYS * DAY else CLIPPED_TOLERANCE  # a 30-day period over 8 days
-    out[period_ratio] = (r, tolerance * r)
-    out["slo:period_sli:ratio"] = (1 - r, tolerance * r)
-    out["slo:period_burn_rate:ratio"] = (r / budget, tolerance * r / budget)
-    out["slo:period_error_budget_remaining:ratio"] = (1 - r / budget, tolerance * r / budget)
-    shortest = min(windows_of(slo).items(), key=lambda item: item[1])
-    r = ratio(f"slo:sli_error:ratio_rate{shortest[0]}", shortest[1])
+    windows = windows_of(recorded.rule_files, slo)
+    for label, window in windows.items():
+        r = ratio(label, window)
+        out[f"slo:sli_error:ratio_rate{label}"] = (r, TOLERANCE * r)
+    r = ratio(f"{period // DAY}d", period)
+    out["slo:period_sli:ratio"] = (1 - r, TOLERANCE * r)
+    out["slo:period_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
+    out["slo:period_error_budget_remaining:ratio"] = (1 - r / budget, TOLERANCE * r / budget)
+    shortest_long = "1h" if period == 30 * DAY else "14m"  # the shortest page window
+    r = ratio(shortest_long, windows[shortest_long])
     out["slo:current_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
     return out
 
@@ -281,13 +218,44 @@ def server(recorded: Recorded) -> Iterator[Server]:
         yield live
 
 
+ASSERTED = (25 * MINUTE, 0)  # before "now": in an error burst, and just after one
+
+
 @pytest.mark.parametrize("slo", sorted(BUDGET))
-def test_windows_and_period_equal_the_traffic_weighted_truth(recorded: Recorded, server: Server, slo: str) -> None:
+def test_windows_and_period_equal_the_truth_from_the_raw_counts(recorded: Recorded, server: Server, slo: str) -> None:
     history = recorded.history
-    for at in (history.now - 30 * MINUTE, history.now):
-        for name, (want, tolerance) in expected_values(server, history, slo, at).items():
+    for before in ASSERTED:
+        at = history.now - before
+        for name, (want, tolerance) in expected_values(server, recorded, slo, at).items():
             got = value_at(server, _selector(name, slo), at)
-            assert abs(got - want) <= tolerance, f"{slo} {name} at now-{(history.now - at) // 60}m: {got} != {want}"
+            assert abs(got - want) <= tolerance, f"{slo} {name} at now-{before // 60}m: {got} != {want}"
+        # The windows read from the 30m sums also equal the bad and all requests counted
+        # over their nominal span: traffic-weighted, and the sums tile time (both ends of
+        # these windows see the same traffic here, so the sums' lag cancels out).
+        for label in ("3d", "7d"):
+            if label in windows_of(recorded.rule_files, slo):
+                want = history.ratio(SERIES_OF[slo], at, parse_duration(label) // 1000)
+                got = value_at(server, _selector(f"slo:sli_error:ratio_rate{label}", slo), at)
+                assert abs(got - want) <= TOLERANCE * want, f"{slo} {label} at now-{before // 60}m: {got} != {want}"
+
+
+def test_each_level_was_recorded_and_runs_at_its_production_interval(recorded: Recorded, server: Server) -> None:
+    """The history holds each level at its group's own interval, and the live Prometheus
+    runs the 30m and period groups at theirs (the 5m level at the global interval)."""
+    everything, now = f"{DAYS + 1}d", recorded.history.now
+    for name, within, step in (
+        ("slo:sli_total_events:rate5m", everything, 60_000),
+        ("slo:sli_total_events:rate5m_sum30m", everything, 1_800_000),
+        ("slo:sli_error:ratio_rate30d", "2h", 150_000),
+    ):
+        recorded_times = times(server, _selector(name, "checkout"), now, within)
+        assert {b - a for a, b in itertools.pairwise(recorded_times)} == {step}, name
+    intervals = {g["name"]: g["interval"] for g in server.get("/api/v1/rules")["data"]["groups"]}
+    assert intervals == {
+        **{f"slogen:shop:{slo}": 5 for slo in BUDGET},
+        **{f"slogen:shop:{slo}:30m": 1800 for slo in BUDGET},
+        **{f"slogen:shop:{slo}:period": 150 for slo in BUDGET},
+    }
 
 
 def test_the_scenario_puts_the_3d_window_on_both_sides_of_the_ticket_threshold(recorded: Recorded) -> None:
