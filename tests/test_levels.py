@@ -70,6 +70,9 @@ def read_over_ranges(rule_files: list[Path]) -> set[str]:
     return set(re.findall(r"sum_over_time\(([a-z_:0-9]+)\{", text))
 
 
+BLOCK_HOURS = 162  # promtool's blocks (2h times a power of 3): a 1m range query stays under 11,000 points
+
+
 def backfill_rules(
     url: str, level: list[tuple[dict[str, Any], dict[str, Any]]], start: int, end: int, work: Path, name: str
 ) -> Path:
@@ -85,6 +88,21 @@ def backfill_rules(
     path = work / "backfill-rules.yaml"
     path.write_text(yaml.safe_dump({"groups": list(groups.values())}, sort_keys=False))
     out = work / f"{name}-blocks"
+    _promtool_rules(url, path, start, end, out, BLOCK_HOURS)
+    # promtool 2.42 loses an evaluation that falls in the last second before one of its
+    # block boundaries (it cuts each block's query at a whole second and starts the next
+    # block's at the boundary). Evaluate around each boundary again, with longer blocks
+    # that do not end there; a sample written twice is the same sample.
+    step = BLOCK_HOURS * HOUR
+    for boundary in range(start // step * step + step, end + 1, step):
+        hours = BLOCK_HOURS
+        while boundary % (hours * HOUR) == 0:
+            hours *= 3
+        _promtool_rules(url, path, boundary - MINUTE, min(boundary + MINUTE, end), out, hours)
+    return out
+
+
+def _promtool_rules(url: str, rules: Path, start: int, end: int, out: Path, block_hours: int) -> None:
     result = subprocess.run(
         [
             binary("promtool"),
@@ -96,15 +114,14 @@ def backfill_rules(
             f"--end={end}",
             f"--output-dir={out}",
             "--eval-interval=1m",
-            "--max-block-duration=168h",  # a range query at 1m stays under 11,000 points
-            str(path),
+            f"--max-block-duration={block_hours}h",
+            str(rules),
         ],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return out
 
 
 @dataclass
