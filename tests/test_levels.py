@@ -144,8 +144,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     data = work / "data"
     backfill_file(work / "raw.om", data)
     long = read_over_ranges(rule_files)
-    recent = history.now - 2 * HOUR  # the asserted times are in the last hour: only the
-    # levels read over long ranges (the 5m rates and 30m sums) need the whole history
+    # Only the levels read over long ranges (the 5m rates, the 30m sums) need the whole
+    # history; the others are recorded over the last two hours, around the asserted times.
+    recent = history.now - 2 * HOUR
     for n, level in enumerate(recording_levels(rule_files), start=1):
         with prometheus(work / f"backfill-{n}", data_dir=data) as server:
             whole = [(g, r) for g, r in level if r["record"] in long]
@@ -260,13 +261,14 @@ def test_each_level_was_recorded_and_runs_at_its_production_interval(recorded: R
     """The history holds each level at its group's own interval, and the live Prometheus
     runs the 30m and period groups at theirs (the 5m level at the global interval)."""
     everything, now = f"{DAYS + 1}d", recorded.history.now
-    for name, within, step in (
-        ("slo:sli_total_events:rate5m", everything, 60_000),
-        ("slo:sli_total_events:rate5m_sum30m", everything, 1_800_000),
-        ("slo:sli_error:ratio_rate30d", "2h", 150_000),
-    ):
-        recorded_times = times(server, _selector(name, "checkout"), now, within)
-        assert {b - a for a, b in itertools.pairwise(recorded_times)} == {step}, name
+    for slo, period in PERIOD.items():
+        for name, within, step in (
+            ("slo:sli_total_events:rate5m", everything, 60_000),
+            ("slo:sli_total_events:rate5m_sum30m", everything, 1_800_000),
+            (f"slo:sli_error:ratio_rate{period // DAY}d", "2h", 150_000),
+        ):
+            recorded_times = times(server, _selector(name, slo), now, within)
+            assert {b - a for a, b in itertools.pairwise(recorded_times)} == {step}, (slo, name)
     intervals = {g["name"]: g["interval"] for g in server.get("/api/v1/rules")["data"]["groups"]}
     assert intervals == {
         **{f"slogen:shop:{slo}": 5 for slo in BUDGET},
