@@ -194,6 +194,16 @@ def windows_of(rule_files: list[Path], slo: str) -> dict[str, int]:
     return {label: parse_duration(label) // 1000 for label in labels}
 
 
+def current_burn_window(rule_files: list[Path], slo: str) -> str:
+    """The window the current burn rate reads (the shortest page window): "1h"."""
+    path = next(f for f in rule_files if f.name == f"shop.{slo}.yaml")
+    rules = [r for g in yaml.safe_load(path.read_text())["groups"] for r in g["rules"]]
+    expr = next(r["expr"] for r in rules if r.get("record") == "slo:current_burn_rate:ratio")
+    match = re.search(r"slo:sli_error:ratio_rate(\w+)\{", expr)
+    assert match, expr
+    return match.group(1)
+
+
 def expected_values(server: Server, recorded: Recorded, slo: str, at: int) -> dict[str, tuple[float, float]]:
     """{recorded series: (true value, tolerance)} as last recorded at or before `at`, from
     the raw counts, over the windows as the rules define them and at the times the history
@@ -216,8 +226,8 @@ def expected_values(server: Server, recorded: Recorded, slo: str, at: int) -> di
     out["slo:period_sli:ratio"] = (1 - r, TOLERANCE * r)
     out["slo:period_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
     out["slo:period_error_budget_remaining:ratio"] = (1 - r / budget, TOLERANCE * r / budget)
-    shortest_long = "1h" if period == 30 * DAY else "14m"  # the shortest page window
-    r = ratio(shortest_long, windows[shortest_long])
+    burn = current_burn_window(recorded.rule_files, slo)
+    r = ratio(burn, windows[burn])
     out["slo:current_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
     return out
 
