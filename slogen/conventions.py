@@ -52,6 +52,19 @@ def group_name(service: str, item: str, suffix: str = "") -> str:
     return f"slogen:{service}:{item}" + (f":{suffix}" if suffix else "")
 
 
+COARSE_GROUP_SUFFIX = "30m"
+PERIOD_GROUP_SUFFIX = "period"
+
+
+def slo_group_names(service: str, slo: str) -> list[str]:
+    """An SLO's rule groups in the order its unit tests evaluate them: the 5m level (with
+    the windows and alerts), then the 30m sums of its 5m rates, then the period from those
+    sums. The first two read each other (windows past a day read the 30m sums): with the
+    5m level first, a sum includes the rates of its own instant and the long windows see
+    the sums of the step before, as in production, where they lag by up to 30 minutes."""
+    return [group_name(service, slo), group_name(service, slo, COARSE_GROUP_SUFFIX), group_name(service, slo, PERIOD_GROUP_SUFFIX)]
+
+
 # Under Prometheus' 5m lookback: dashboards query these series at an instant, and a
 # series recorded every 5m would be just too old for a moment before each evaluation.
 PERIOD_GROUP_INTERVAL = "2m30s"

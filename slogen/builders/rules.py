@@ -42,22 +42,12 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
 
 def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
     rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
-    groups = [{"name": c.group_name(slo.service, slo.id), "rules": rules}]
-    groups.append(
-        {
-            "name": c.group_name(slo.service, slo.id, "30m"),
-            "interval": c.COARSE_GROUP_INTERVAL,
-            "rules": build_coarse_recordings(slo),
-        }
-    )
-    groups.append(
-        {
-            "name": c.group_name(slo.service, slo.id, "period"),
-            "interval": c.PERIOD_GROUP_INTERVAL,
-            "rules": build_period_recordings(slo),
-        }
-    )
-    return groups
+    five, coarse, period = c.slo_group_names(slo.service, slo.id)
+    return [
+        {"name": five, "rules": rules},
+        {"name": coarse, "interval": c.COARSE_GROUP_INTERVAL, "rules": build_coarse_recordings(slo)},
+        {"name": period, "interval": c.PERIOD_GROUP_INTERVAL, "rules": build_period_recordings(slo)},
+    ]
 
 
 def build_coarse_recordings(slo: m.SLO) -> list[Rule]:

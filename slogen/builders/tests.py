@@ -31,24 +31,36 @@ def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
         for slo in service.slos:
             files[c.tests_file(service.name, slo.id)] = {
                 "source": slo.source.spec_path,
-                "data": _file([c.rules_file(service.name, slo.id)], service.name, build_slo_tests(slo)),
+                "data": _file(
+                    [c.rules_file(service.name, slo.id)], _slo_groups(slo), service.name, build_slo_tests(slo)
+                ),
             }
         for alert in service.alerts:
             rule_files = [c.rules_file(service.name, alert.id)]
+            groups = [c.group_name(service.name, alert.id)]
             if isinstance(alert.kind, m.RatioAlert) and alert.kind.slo is not None:
                 rule_files.append(c.rules_file(service.name, alert.kind.slo.id))
+                groups = _slo_groups(alert.kind.slo) + groups  # the alert reads the SLO's recordings
             files[c.tests_file(service.name, alert.id)] = {
                 "source": alert.source.spec_path,
-                "data": _file(rule_files, service.name, build_threshold_tests(alert)),
+                "data": _file(rule_files, groups, service.name, build_threshold_tests(alert)),
             }
     return files
 
 
-def _file(rule_files: list[str], service: str, tests: list[Test]) -> dict[str, Any]:
+def _slo_groups(slo: m.SLO) -> list[str]:
+    return c.slo_group_names(slo.service, slo.id)
+
+
+def _file(rule_files: list[str], groups: list[str], service: str, tests: list[Test]) -> dict[str, Any]:
+    """promtool evaluates every loaded group at every step, in Go's random map order unless
+    `group_eval_order` names them all: the same test could give different numbers from one
+    run to the next. Every group is listed, producers before their readers."""
     here = os.path.dirname(c.tests_file(service, "x"))
     return {
         "rule_files": [os.path.relpath(f, here) for f in rule_files],
         "evaluation_interval": EVAL,
+        "group_eval_order": groups,
         "tests": tests,
     }
 
