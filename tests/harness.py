@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,18 @@ def wait_until(condition: Any, timeout: float, what: str, server: Server | None 
         time.sleep(interval)
     log = f"\n--- {server.name} log ---\n{server.logs()}" if server else ""
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r}){log}")
+
+
+def timestamp(rfc3339: str) -> float:
+    """Seconds since the epoch of a time the servers' APIs write (`2026-01-01T00:00:00.123456789Z`)."""
+    return datetime.fromisoformat(rfc3339).timestamp()
+
+
+def rules_evaluated_after(prometheus: Server, since: float) -> bool:
+    """Whether every rule group of this Prometheus has finished an evaluation that began
+    after `since` (seconds since the epoch): a condition to wait for instead of a sleep."""
+    groups = prometheus.get("/api/v1/rules")["data"]["groups"]
+    return bool(groups) and all(timestamp(g["lastEvaluation"]) > since for g in groups)
 
 
 @contextlib.contextmanager

@@ -163,9 +163,15 @@ class Timeline:
 
 
 @contextmanager
-def exporter(timeline: Timeline) -> Iterator[int]:
+def exporter(timeline: Timeline, gate: threading.Event | None = None) -> Iterator[int]:
+    """Serve the timeline live; with a gate, answer 503 (a target that is down) until it is set."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if gate is not None and not gate.is_set():
+                self.send_response(503)
+                self.end_headers()
+                return
             body = timeline.live_text(time.time()).encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; version=0.0.4")
