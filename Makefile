@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: generate check validate test unit e2e bench lint tools clean golden
+.PHONY: generate check validate test e2e fuzz bench lint tools clean golden
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ lint: $(STAMP)
 # The end-to-end tests alone: real Prometheus and Alertmanager on 127.0.0.1.
 e2e: $(STAMP) tools
 	$(BIN)/python -m pytest -q -m e2e
+
+# The spec fuzzer, long: FUZZ_EXAMPLES random mutations of valid specs (fresh ones each
+# run; failures are kept in .hypothesis/ and replayed first). The suite runs a fixed short set.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP) tools
+	HYPOTHESIS_PROFILE=long FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 # Speed of slogen (generate, validate) and cost of its rules against the peers' shapes.
 bench: $(STAMP) tools
