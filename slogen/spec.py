@@ -42,7 +42,7 @@ def _selector(value: str) -> str:
 
 
 def _label_name(value: str) -> str:
-    if not promql.LABEL_NAME.match(value) or value.startswith("__"):
+    if not promql.LABEL_NAME.fullmatch(value) or value.startswith("__"):
         raise ValueError(f"not a valid label name: {value!r}")
     return value
 

@@ -1,0 +1,115 @@
+"""What a spec fuzzer found (issue 9, point 15), as tests: input that crashed slogen, or
+that it accepted and promtool, amtool or Grafana then read otherwise. The bad-input
+cases with their exact messages are in tests/errors/; here are the oracles (promtool and
+amtool themselves) and the limits."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slogen.promql import parse_selector, quote
+
+# --- regex matchers: RE2 as promtool reads it ----------------------------------------
+
+# Regexes that slogen and promtool (Go's regexp) agree on: True = both accept.
+AGREED = {
+    "5..": True,
+    "5{1000}": True,
+    "a{1000,}": True,
+    "(a{10}){100}": True,
+    "(?i)get|post": True,
+    "(?s:a.b)": True,
+    "a*?": True,
+    "a{2}?": True,
+    "(?P<n>a)": True,
+    r"\d+\.\d+": True,
+    r"\bfoo\b": True,
+    r"\x41": True,
+    "[]a]": True,
+    "[^a-z]+": True,
+    "5{1001}": False,
+    "a{1,1001}": False,
+    "(a{3}){334}": False,
+    "(a{1000}){1000}": False,
+    "(?x)5 ..": False,
+    "a(?=b)": False,
+    "a(?<=b)": False,
+    "(a)\\1": False,
+    r"\8": False,
+    "a*+": False,
+    "a++": False,
+    "a**": False,
+    "a{2}+": False,
+    "(?<n>a)": False,
+    "(?P=n)": False,
+    "(?#comment)a": False,
+    "(?>a)": False,
+    r"\Z": False,
+    r"\u0041": False,
+    "[\\b]": False,
+    "(" * 1001 + ")" * 1001: False,
+}
+# Taken by Go but refused by slogen, which builds test series with Python's `re`: Python
+# cannot read them, or reads them differently. Each message says what to write instead.
+STRICTER = ["a{,3}", "(?U)a+", r"\z", r"\pL", r"\Qa.b\E", "[[:alpha:]]"]
+
+
+def _slogen_accepts(regex: str) -> bool:
+    try:
+        parse_selector(f"foo{{a=~{quote(regex)}}}")
+    except ValueError:
+        return False
+    return True
+
+
+def _promtool_accepts(promtool: str, tmp_path: Path, regex: str) -> bool:
+    expr = f"foo{{a=~{quote(regex)}}}"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [{"record": "x", "expr": expr}]}]}))
+    return subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, check=False).returncode == 0
+
+
+def test_slogen_accepts_a_regex_matcher_exactly_when_promtool_does(promtool: str, tmp_path: Path) -> None:
+    promtool_says = {regex: _promtool_accepts(promtool, tmp_path, regex) for regex in AGREED}
+    assert promtool_says == AGREED, "the table is promtool's verdict"
+    assert {regex: _slogen_accepts(regex) for regex in AGREED} == AGREED
+
+
+def test_where_slogen_is_stricter_than_promtool_it_says_so(promtool: str, tmp_path: Path) -> None:
+    for regex in STRICTER:
+        assert _promtool_accepts(promtool, tmp_path, regex), regex
+        with pytest.raises(ValueError, match="regex|regular expression"):
+            parse_selector(f"foo{{a=~{quote(regex)}}}")
+
+
+def test_raw_expressions_have_their_matchers_checked_too() -> None:
+    from slogen.promql import check_expression
+
+    check_expression('sum(rate(jobs_total{queue=~"a|b"}[5m]))')
+    with pytest.raises(ValueError, match=r"\(\?x\)"):
+        check_expression('sum(rate(jobs_total{queue=~"(?x) a"}[5m])) / sum(rate(jobs_total[5m]))')
+
+
+# --- label values that Grafana would interpolate ----------------------------------------
+
+
+@pytest.mark.parametrize("value", ["$__range", "$datasource", "${datasource}", "[[datasource]]", "a$__interval"])
+def test_grafana_variables_in_label_values_are_refused(value: str) -> None:
+    for op in ("=", "=~"):
+        with pytest.raises(ValueError, match="Grafana would replace it|brace"):
+            parse_selector(f"foo{{a{op}{quote(value)}}}")
+    with pytest.raises(ValueError, match="Grafana would replace it"):
+        parse_selector(f"foo{{a=~{quote(value)}}}")
+
+
+@pytest.mark.parametrize("value", ["^/api$", "(a|b)$", "US$", "[[:alpha:]x]"])
+def test_a_dollar_that_grafana_leaves_alone_is_kept(value: str) -> None:
+    op = "=" if value == "US$" else "=~"
+    try:
+        parse_selector(f"foo{{a{op}{quote(value)}}}")
+    except ValueError as exc:
+        assert "Grafana" not in str(exc)
