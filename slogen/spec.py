@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from . import promql
 from .quantity import parse_duration, parse_number, parse_ratio
+from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
 WINDOW_PLACEHOLDER = "$window"
 RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"})
@@ -252,15 +253,11 @@ INLINE_SECRETS = {
     "password": "auth_password_file",
     "token": "a *_file field",
 }
-_SECRET_VALUE = re.compile(
-    r"hooks\.slack\.com/services/|[?&](?:token|key|secret|password|sig)=|^[0-9a-f]{32}$|://[^/\s:@]+:[^/\s@]+@",
-    re.IGNORECASE,
-)
 
 
 def no_inline_secret(value: str) -> str:
-    if _SECRET_VALUE.search(value):
-        raise ValueError("this looks like a secret: put it in a file and reference the file (a *_file field)")
+    if SECRET_VALUE.search(value):
+        raise ValueError(SECRET_MESSAGE)
     return value
 
 

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from slogen.errors import SpecError
+from slogen.load import load_text, read_file
 from slogen.promql import parse_selector, quote
+from slogen.usertext import MAX_FILE_BYTES
 
 # --- regex matchers: RE2 as promtool reads it ----------------------------------------
 
@@ -113,3 +116,24 @@ def test_a_dollar_that_grafana_leaves_alone_is_kept(value: str) -> None:
         parse_selector(f"foo{{a{op}{quote(value)}}}")
     except ValueError as exc:
         assert "Grafana" not in str(exc)
+
+
+# --- sizes and nesting ---------------------------------------------------------------------
+
+
+def test_a_spec_file_over_1_mb_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    spec = tmp_path / "api.yaml"
+    spec.write_text("version: 1\nservice: api\ndescription: " + "x" * MAX_FILE_BYTES + "\n")
+    with pytest.raises(SpecError, match="may be at most 1,000,000"):
+        read_file(spec, "slo/api.yaml")
+
+
+@pytest.mark.parametrize("depth", [21, 500, 990])
+def test_deep_nesting_is_refused_without_a_recursion_error(depth: int) -> None:
+    with pytest.raises(SpecError, match="nested more than 20 levels"):
+        load_text("labels: " + "[" * depth + "]" * depth + "\n", "slo/api.yaml")
+
+
+def test_a_long_string_is_refused_with_its_length_and_the_bound() -> None:
+    with pytest.raises(SpecError, match="at most 4096 characters, got 5000"):
+        load_text("description: " + "x" * 5000 + "\n", "slo/api.yaml")
