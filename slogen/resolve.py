@@ -288,9 +288,14 @@ class _Resolver:
         )
 
     def buckets(self, doc: Document, path: Path_, values: list[str | float]) -> tuple[Decimal, ...] | None:
-        buckets = [parse_number(b) for b in values]
-        if any(b <= 0 for b in buckets) or buckets != sorted(set(buckets)):
-            self.problems.append(doc.problem(path, "buckets must be positive and strictly increasing (leave out +Inf)"))
+        # A trailing +Inf, as exporters list it, is dropped: slogen always adds that bucket.
+        finite = values[:-1] if s.is_plus_inf(values[-1]) else values
+        if any(s.is_plus_inf(b) for b in finite):
+            self.problems.append(doc.problem(path, "+Inf can only be the last bucket"))
+            return None
+        buckets = [parse_number(b) for b in finite]
+        if not buckets or any(b <= 0 for b in buckets) or buckets != sorted(set(buckets)):
+            self.problems.append(doc.problem(path, "buckets must be positive and strictly increasing"))
             return None
         return tuple(buckets)
 

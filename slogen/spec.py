@@ -37,6 +37,15 @@ def _number(value: str | int | float) -> str | int | float:
     return value
 
 
+def is_plus_inf(value: object) -> bool:
+    """`+Inf`, `inf` or YAML's `.inf`: the last bucket as exporters list it."""
+    return isinstance(value, str) and value.strip().lower().lstrip("+") in ("inf", ".inf", "infinity")
+
+
+def _bucket(value: str | int | float) -> str | int | float:
+    return value if is_plus_inf(value) else _number(value)
+
+
 def _selector(value: str) -> str:
     promql.parse_selector(value)
     return value
@@ -63,9 +72,10 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
 Duration = Annotated[str, AfterValidator(_duration)]
 Objective = Annotated[str | int | float, AfterValidator(_objective)]
 Number = Annotated[str | int | float, AfterValidator(_number)]
+Bucket = Annotated[str | int | float, AfterValidator(_bucket)]
 SelectorText = Annotated[str, AfterValidator(_selector)]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
-LabelName = Annotated[str, AfterValidator(_label_name)]
+LabelName = Annotated[str, Field(max_length=128), AfterValidator(_label_name)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
 Text = Annotated[str, AfterValidator(_label_value)]
@@ -101,7 +111,7 @@ class LatencySLI(Strict):
     """A classic histogram: the share of requests at or under a bucket boundary."""
 
     histogram: SelectorText
-    buckets: list[Number] = Field(min_length=1)
+    buckets: list[Bucket] = Field(min_length=1)
     threshold: Number
 
 
@@ -187,9 +197,9 @@ class Alert(Strict):
     ratio: RatioSLI | None = None
     measure: Literal["bad", "good"] = "bad"
     # a quantile of a classic histogram
-    quantile: float | None = Field(default=None, gt=0, lt=1)
+    quantile: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     histogram: SelectorText | None = None
-    buckets: list[Number] | None = None
+    buckets: list[Bucket] | None = None
     # a gauge, optionally over its capacity
     gauge: SelectorText | None = None
     capacity: SelectorText | None = None

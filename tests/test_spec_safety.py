@@ -6,6 +6,7 @@ amtool themselves) and the limits."""
 from __future__ import annotations
 
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,10 @@ import yaml
 from slogen.errors import SpecError
 from slogen.load import load_text, read_file
 from slogen.promql import parse_selector, quote
+from slogen.quantity import parse_duration, parse_number, parse_ratio
 from slogen.usertext import MAX_FILE_BYTES
+
+from .conftest import slogen, snapshot
 
 # --- regex matchers: RE2 as promtool reads it ----------------------------------------
 
@@ -118,6 +122,37 @@ def test_a_dollar_that_grafana_leaves_alone_is_kept(value: str) -> None:
         assert "Grafana" not in str(exc)
 
 
+# --- numbers and durations ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [float("nan"), float("inf"), float("-inf"), "nan", "NaN%", "-Infinity", "sNaN", "1e309", "-1e309", "1e-400"],
+)
+def test_numbers_prometheus_cannot_hold_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_number(value)
+    with pytest.raises(ValueError):
+        parse_ratio(value)
+
+
+@pytest.mark.parametrize("value", ["1e308", "1e-300", "0", "0.0001%"])
+def test_large_and_small_numbers_within_a_float_are_kept(value: str) -> None:
+    assert parse_number(value) == Decimal(value.removesuffix("%")) / (100 if value.endswith("%") else 1)
+
+
+@pytest.mark.parametrize("text", ["300y", "366d", "53w", "8761h"])
+def test_durations_over_a_year_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="at most 365d"):
+        parse_duration(text)
+
+
+def test_a_year_is_the_longest_duration_and_digits_are_ascii() -> None:
+    assert parse_duration("365d") == parse_duration("1y")
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration("\u0665m")  # an Arabic-Indic five
+
+
 # --- sizes and nesting ---------------------------------------------------------------------
 
 
@@ -137,3 +172,30 @@ def test_deep_nesting_is_refused_without_a_recursion_error(depth: int) -> None:
 def test_a_long_string_is_refused_with_its_length_and_the_bound() -> None:
     with pytest.raises(SpecError, match="at most 4096 characters, got 5000"):
         load_text("description: " + "x" * 5000 + "\n", "slo/api.yaml")
+
+
+# --- +Inf as the last bucket --------------------------------------------------------------
+
+LATENCY = """version: 1
+service: api
+slos:
+  latency:
+    objective: 95%
+    latency:
+      histogram: http_request_duration_seconds{job="api"}
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5BUCKET]
+      threshold: 250ms
+"""
+
+
+@pytest.mark.parametrize("last", [", +Inf", ", .inf", ", +inf"])
+def test_a_trailing_inf_bucket_as_exporters_list_it_is_dropped(tmp_path: Path, last: str) -> None:
+    outs = []
+    for name, bucket in (("plain", ""), ("inf", last)):
+        work = tmp_path / name
+        (work / "slo").mkdir(parents=True)
+        (work / "slo/api.yaml").write_text(LATENCY.replace("BUCKET", bucket))
+        result = slogen("generate", "--spec", "slo", "--out", "out", cwd=work)
+        assert result.returncode == 0, result.stderr
+        outs.append(snapshot(work / "out"))
+    assert outs[0] == outs[1]
