@@ -24,6 +24,7 @@ from .resolve_routing import is_routing_file, is_settings_file, resolve_routing
 
 SpecT = TypeVar("SpecT", bound=BaseModel)
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
+MIN_ALERT_WINDOW_MS = 60_000
 
 
 def resolve(docs: list[Document]) -> m.Model:
@@ -244,7 +245,7 @@ class _Resolver:
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
         every_tier = (*tiers, *(d.tier for d in dropped))
         windows = {c.BASE_WINDOW_MS, *(t.long_ms for t in every_tier), *(t.short_ms for t in every_tier)} - {period_ms}
-        return m.SLO(
+        resolved = m.SLO(
             service=spec.service,
             id=slo_id,
             source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
@@ -259,6 +260,19 @@ class _Resolver:
             dropped=dropped,
             windows=tuple(sorted(windows)),
         )
+        self.check_testable(doc, path, resolved)
+        return resolved
+
+    def check_testable(self, doc: Document, path: Path_, item: m.SLO | m.ThresholdAlert) -> None:
+        """Build the item's unit tests now, so that series slogen cannot synthesise (a
+        matcher no value satisfies) are a spec problem here, not a crash while writing.
+        The item is still returned: alerts that refer to it are checked as usual."""
+        from .builders.tests import build_slo_tests, build_threshold_tests
+
+        try:
+            build_slo_tests(item) if isinstance(item, m.SLO) else build_threshold_tests(item)
+        except ValueError as exc:
+            self.problems.append(doc.problem(path, f"slogen cannot build test series for this: {exc}"))
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:
         if slo.ratio is not None:
@@ -350,19 +364,35 @@ class _Resolver:
             levels.append(m.Level(severity, _OPS[op_name], value, for_ms))
         if len(levels) != sum(getattr(alert, sev) is not None for sev in c.SEVERITIES):
             return None
-        return m.ThresholdAlert(
+        window_ms = parse_duration(alert.window)
+        if window_ms < MIN_ALERT_WINDOW_MS and not isinstance(kind, m.RawAlert):
+            self.problems.append(
+                doc.problem(
+                    (*path, "window"),
+                    f"an alert window must be at least 1m, got {alert.window}: a rate needs two scrapes inside "
+                    "the window (scrapes are 15s to 1m apart), so a shorter window can never fire",
+                )
+            )
+            return None
+        name = c.threshold_alert_name(alert_id)
+        if name in (c.ALERT_BURN_RATE, c.ALERT_ABSENT):
+            self.problems.append(doc.problem(path, f"this alert would be named {name}, the name of slogen's own alert"))
+            return None
+        resolved = m.ThresholdAlert(
             service=spec.service,
             id=alert_id,
-            name=c.threshold_alert_name(alert_id),
+            name=name,
             source=m.Source(doc.file, doc.line_of(path), doc.spec_path),
             description=alert.description or "",
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),
-            window_ms=parse_duration(alert.window),
+            window_ms=window_ms,
             by=tuple(alert.by),
             levels=tuple(levels),
             kind=kind,
         )
+        self.check_testable(doc, path, resolved)
+        return resolved
 
     def alert_kind(self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]) -> m.AlertKind | None:
         if alert.ratio_of is not None:
@@ -444,6 +474,8 @@ def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
             return "a latency threshold must be positive"
         if value >= kind.buckets[-1]:
             return f"{fmt(value)}s is at or above the largest bucket ({fmt(kind.buckets[-1])}s): the quantile cannot be measured there"
+        if value < kind.buckets[0]:
+            return f"{fmt(value)}s is under the smallest bucket ({fmt(kind.buckets[0])}s): the quantile cannot be measured there"
     return None
 
 

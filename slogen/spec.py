@@ -10,8 +10,9 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import conventions as c
 from . import promql
 from .quantity import parse_duration, parse_number, parse_ratio
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
@@ -104,6 +105,9 @@ class RatioSLI(Strict):
         given = [n for n in ("bad", "good", "total") if getattr(self, n) is not None]
         if len(given) != 2:
             raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
+        first, second = (promql.parse_selector(getattr(self, n)) for n in given)
+        if first == second:
+            raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
         return self
 
 
@@ -237,12 +241,20 @@ class Alert(Strict):
         return self
 
 
+def _service_name(value: str) -> str:
+    if value == c.OVERVIEW_NAME:
+        raise ValueError(
+            f"{value!r} is the name of slogen's overview dashboard (out/grafana/{value}.json): choose another"
+        )
+    return value
+
+
 class ServiceFile(Strict):
     """One `slo/<service>.yaml`."""
 
     version: Literal[1]
-    service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32)]
-    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
+    service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32), AfterValidator(_service_name)]
+    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)] | None = None
     description: Text | None = None
     runbook: str | None = None
     labels: Labels = {}
@@ -284,8 +296,32 @@ class _NoSecrets(Strict):
         return data
 
 
+def _file_path(value: str) -> str:
+    """A `*_file` field names the file holding the secret, never the secret itself."""
+    looks_like = None
+    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", value):
+        looks_like = "a URL"
+    elif re.search(r"\s", value):
+        looks_like = "text with spaces"
+    elif re.fullmatch(r"[A-Za-z0-9+=]{20,}", value):
+        looks_like = "a key"
+    if looks_like:
+        raise ValueError(
+            f"a *_file field takes the path of the file that holds the secret (such as "
+            f"/etc/alertmanager/secrets/slack-webhook-url), and this looks like {looks_like}"
+        )
+    return value
+
+
+def _smarthost(value: str) -> str:
+    if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):[0-9]{1,5}", value):
+        raise ValueError(f"a smarthost is host:port, such as smtp.example.com:587, got {value!r}")
+    return value
+
+
 PlainText = Annotated[str, AfterValidator(no_inline_secret)]
-FilePath = Annotated[str, Field(min_length=1)]
+FilePath = Annotated[str, Field(min_length=1), AfterValidator(_file_path)]
+Smarthost = Annotated[str, AfterValidator(_smarthost)]
 
 
 class PagerDuty(_NoSecrets):
@@ -304,7 +340,7 @@ class Slack(_NoSecrets):
 class Email(_NoSecrets):
     to: PlainText
     from_: PlainText | None = Field(default=None, alias="from")
-    smarthost: PlainText | None = None
+    smarthost: Smarthost | None = None
     auth_username: PlainText | None = None
     auth_password_file: FilePath | None = None
     require_tls: bool | None = None
@@ -314,7 +350,7 @@ class Email(_NoSecrets):
 class Webhook(_NoSecrets):
     url: PlainText
     send_resolved: bool = True
-    max_alerts: int = Field(default=0, ge=0)
+    max_alerts: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class Receiver(Strict):
@@ -357,7 +393,7 @@ class Summary(Timing):
 
 
 def _hhmm(value: str) -> str:
-    if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", value):
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00", value):
         raise ValueError(f"not a time of day HH:MM (00:00 to 24:00): {value!r}")
     return value
 
@@ -379,25 +415,38 @@ class TimeRange(Strict):
         return self
 
 
-def _range_of(pattern: str, what: str, example: str) -> Any:
-    compiled = re.compile(rf"^{pattern}(:{pattern})?$")
+_WEEKDAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+
+
+def _range_of(pattern: str, what: str, example: str, order: Any) -> Any:
+    """A value or `start:end`; Alertmanager refuses an end before its start."""
+    compiled = re.compile(rf"{pattern}(:{pattern})?")
 
     def check(value: str) -> str:
-        if not compiled.match(str(value)):
+        text = str(value)
+        if not compiled.fullmatch(text):
             raise ValueError(f"not a {what} or a range of them, such as {example}: {value!r}")
-        return str(value)
+        start, _, end = text.partition(":")
+        if end and order(start) > order(end) and (order(start) < 0) == (order(end) < 0):
+            raise ValueError(f"{text!r} ends before it starts (a range that wraps around is two ranges)")
+        return text
 
     return Annotated[str | int, AfterValidator(check)]
 
 
-_WEEKDAYS = _range_of("(monday|tuesday|wednesday|thursday|friday|saturday|sunday)", "weekday", "monday:friday")
-_DAYS = _range_of("-?([1-9]|[12][0-9]|3[01])", "day of the month", "1:7 or -1")
-_MONTHS = _range_of(
-    "(january|february|march|april|may|june|july|august|september|october|november|december|[1-9]|1[0-2])",
-    "month",
-    "january:march",
-)
-_YEARS = _range_of("[0-9]{4}", "year", "2026:2027")
+def _month_number(text: str) -> int:
+    return _MONTH_NAMES.index(text) + 1 if text in _MONTH_NAMES else int(text)
+
+
+# Alertmanager's weeks start on Sunday; day-of-month ranges may count from the end (-1).
+_WEEKDAYS = _range_of("(" + "|".join(_WEEKDAY_NAMES) + ")", "weekday", "monday:friday", _WEEKDAY_NAMES.index)
+_DAYS = _range_of("-?([1-9]|[12][0-9]|3[01])", "day of the month", "1:7 or -1", int)
+_MONTHS = _range_of("(" + "|".join(_MONTH_NAMES) + "|[1-9]|1[0-2])", "month", "january:march", _month_number)
+_YEARS = _range_of("[0-9]{4}", "year", "2026:2027", int)
 
 
 class TimeInterval(Strict):
@@ -423,7 +472,7 @@ class TimeInterval(Strict):
 
 
 class Smtp(_NoSecrets):
-    smarthost: PlainText
+    smarthost: Smarthost
     from_: PlainText = Field(alias="from")
     auth_username: PlainText | None = None
     auth_password_file: FilePath | None = None
@@ -445,6 +494,15 @@ class RoutingFile(Strict):
     routes: list[Route] = Field(min_length=1)
     summary: Summary | None = None
     time_intervals: dict[Id, list[TimeInterval]] = {}
+
+    @field_validator("receivers")
+    @classmethod
+    def _own_names(cls, receivers: dict[str, Receiver]) -> dict[str, Receiver]:
+        if c.BLACKHOLE_RECEIVER in receivers:
+            raise ValueError(
+                f"receiver name {c.BLACKHOLE_RECEIVER!r} is slogen's root receiver (alerts no route takes): choose another"
+            )
+        return receivers
 
 
 class ServiceRouting(Strict):
@@ -468,7 +526,7 @@ class GrafanaSettings(Strict):
 
     @model_validator(mode="after")
     def _url(self) -> GrafanaSettings:
-        if self.url and not re.match(r"^https?://[^\s]+$", self.url):
+        if self.url and not re.fullmatch(r"https?://[^\s]+", self.url):
             raise ValueError(f"grafana.url must be an http(s) URL, got {self.url!r}")
         return self
 

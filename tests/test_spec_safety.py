@@ -5,6 +5,8 @@ amtool themselves) and the limits."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +20,7 @@ from slogen.promql import parse_selector, quote
 from slogen.quantity import parse_duration, parse_number, parse_ratio
 from slogen.usertext import MAX_FILE_BYTES
 
-from .conftest import slogen, snapshot
+from .conftest import REPO, slogen, snapshot
 
 # --- regex matchers: RE2 as promtool reads it ----------------------------------------
 
@@ -199,3 +201,66 @@ def test_a_trailing_inf_bucket_as_exporters_list_it_is_dropped(tmp_path: Path, l
         assert result.returncode == 0, result.stderr
         outs.append(snapshot(work / "out"))
     assert outs[0] == outs[1]
+
+
+# --- legitimate text still comes out verbatim from the real template engines -------------
+
+RUNBOOK = "https://wiki.example.com/runbooks/api?page=p0&lang=en%7Bx%7D#p0-service-down"
+MENTION = "<!subteam^S0ONCALL|oncall> @here"
+
+
+def _generate_with_text(tmp_path: Path) -> Path:
+    shutil.copytree(REPO / "slo", tmp_path / "slo")
+    api = tmp_path / "slo/api.yaml"
+    api.write_text(api.read_text().replace("runbook: docs/INCIDENT_RESPONSE_RUNBOOKS.md", f"runbook: '{RUNBOOK}'"))
+    routing = tmp_path / "slo/alerting.yaml"
+    text = routing.read_text().replace(
+        'channel: "#prod-alerts"', f'channel: "#prod-alerts"\n      mention: "{MENTION}"'
+    )
+    routing.write_text(text)
+    result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out"
+
+
+def test_a_runbook_url_comes_out_of_prometheus_templating_verbatim(promtool: str, tmp_path: Path) -> None:
+    out = _generate_with_text(tmp_path)
+    generated = yaml.safe_load((out / "prometheus/rules/api.availability.yaml").read_text())
+    alert = next(r for g in generated["groups"] for r in g["rules"] if "alert" in r)
+    url = alert["annotations"]["runbook_url"]
+    assert url.startswith(RUNBOOK.split("#")[0])
+    # promtool expands annotations with Prometheus' own template engine.
+    rule = {"alert": "Probe", "expr": "vector(1)", "annotations": {"runbook_url": url}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [rule]}]}))
+    test = {
+        "rule_files": ["r.yaml"],
+        "tests": [
+            {
+                "input_series": [],
+                "alert_rule_test": [
+                    {"eval_time": "1m", "alertname": "Probe", "exp_alerts": [{"exp_annotations": {"runbook_url": url}}]}
+                ],
+            }
+        ],
+    }
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(test))
+    result = subprocess.run([promtool, "test", "rules", "t.yaml"], cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_slack_mention_and_channel_come_out_of_alertmanager_templating_verbatim(tmp_path: Path) -> None:
+    amtool = shutil.which("amtool")
+    assert amtool, "amtool not found"
+    out = _generate_with_text(tmp_path)
+    config = yaml.safe_load((out / "alertmanager/alertmanager.yml").read_text())
+    slack = next(r["slack_configs"][0] for r in config["receivers"] if "slack_configs" in r)
+    data = out / "alertmanager/tests/notification.json"
+    assert json.loads(data.read_text())["commonLabels"]["severity"] == "critical"
+    rendered = {}
+    for field in ("text", "channel"):
+        args = ["template", "render", f"--template.glob={out}/alertmanager/templates/*.tmpl"]
+        args += [f"--template.text={slack[field]}", f"--template.data={data}"]
+        result = subprocess.run([amtool, *args], capture_output=True, text=True, check=True)
+        rendered[field] = result.stdout
+    assert rendered["text"].startswith(MENTION + " ")
+    assert rendered["channel"].strip() == "#prod-alerts"
