@@ -156,21 +156,27 @@ def check_expression(text: str, placeholder: str | None = None) -> None:
         expr = promql_parser.parse(probe)
     except ValueError as exc:
         raise ValueError(f"invalid PromQL: {exc}") from None
-    for selector in _selectors(expr):
-        for parsed in selector.matchers.matchers:
-            check_matcher(Matcher(parsed.name, _OPS[int(parsed.op)], parsed.value))  # type: ignore[call-overload]
+    for node in _nodes(expr):
+        if isinstance(node, promql_parser.VectorSelector):
+            for parsed in node.matchers.matchers:
+                check_matcher(Matcher(parsed.name, _OPS[int(parsed.op)], parsed.value))  # type: ignore[call-overload]
+        elif isinstance(node, promql_parser.Call) and node.func.name == "label_replace" and len(node.args) == 5:
+            # Prometheus compiles this regex only when the rule runs: promtool passes it,
+            # and a bad one fails every evaluation.
+            regex = node.args[4]
+            problem = re2_problem(regex.val) if isinstance(regex, promql_parser.StringLiteral) else None
+            if problem:
+                raise ValueError(f"invalid regular expression in label_replace: {problem}")
 
 
-def _selectors(expr: object) -> list[promql_parser.VectorSelector]:
-    """Every series selector of an expression (the parser has no visitor: walk its fields)."""
-    if isinstance(expr, promql_parser.VectorSelector):
-        return [expr]
-    found = []
+def _nodes(expr: object) -> list[object]:
+    """Every node of an expression (the parser has no visitor: walk its fields)."""
+    found = [expr]
     for name in ("lhs", "rhs", "expr", "param", "vector_selector", "args"):
         child = getattr(expr, name, None)
         for item in child if isinstance(child, list) else [child]:
             if item is not None:
-                found += _selectors(item)
+                found += _nodes(item)
     return found
 
 

@@ -103,6 +103,14 @@ def test_raw_expressions_have_their_matchers_checked_too() -> None:
         check_expression('sum(rate(jobs_total{queue=~"(?x) a"}[5m])) / sum(rate(jobs_total[5m]))')
 
 
+def test_a_label_replace_regex_is_checked_though_prometheus_compiles_it_only_when_the_rule_runs() -> None:
+    from slogen.promql import check_expression
+
+    check_expression('label_replace(up, "host", "$1", "instance", "(.*):[0-9]+")')
+    with pytest.raises(ValueError, match="label_replace: .*lookahead"):
+        check_expression('label_replace(up, "host", "$1", "instance", "(.*)(?=:)")')
+
+
 # --- label values that Grafana would interpolate ----------------------------------------
 
 
