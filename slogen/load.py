@@ -161,7 +161,7 @@ def read_file(path: Path, display: str) -> Document:
     """Read bytes, insist on UTF-8 (pointing at the first bad line), then parse."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        message = f"the file is {size:,} bytes; a spec file may be at most {MAX_FILE_BYTES:,} (split a service over several files)"
+        message = f"the file is {size:,} bytes; a spec file may be at most {MAX_FILE_BYTES:,} bytes (split a service over several files)"
         raise SpecError([Problem(display, 1, "", message)])
     raw = path.read_bytes()
     try:

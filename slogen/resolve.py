@@ -260,19 +260,7 @@ class _Resolver:
             dropped=dropped,
             windows=tuple(sorted(windows)),
         )
-        self.check_testable(doc, path, resolved)
         return resolved
-
-    def check_testable(self, doc: Document, path: Path_, item: m.SLO | m.ThresholdAlert) -> None:
-        """Build the item's unit tests now, so that series slogen cannot synthesise (a
-        matcher no value satisfies) are a spec problem here, not a crash while writing.
-        The item is still returned: alerts that refer to it are checked as usual."""
-        from .builders.tests import build_slo_tests, build_threshold_tests
-
-        try:
-            build_slo_tests(item) if isinstance(item, m.SLO) else build_threshold_tests(item)
-        except ValueError as exc:
-            self.problems.append(doc.problem(path, f"slogen cannot build test series for this: {exc}"))
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:
         if slo.ratio is not None:
@@ -391,7 +379,6 @@ class _Resolver:
             levels=tuple(levels),
             kind=kind,
         )
-        self.check_testable(doc, path, resolved)
         return resolved
 
     def alert_kind(self, doc: Document, path: Path_, alert: s.Alert, slos: dict[str, m.SLO]) -> m.AlertKind | None:

@@ -5,17 +5,20 @@ threshold and before its `for` has passed."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import conventions as c
 from .. import model as m
+from ..errors import Problem, SpecError
 from ..promql import Selector
 from ..quantity import fmt, fmt_percent, format_duration
 from . import queries as q
 from . import series as sx
 
 Test = dict[str, Any]
+ItemT = TypeVar("ItemT", m.SLO, m.ThresholdAlert)
 MINUTE = 60_000
 EVAL = "1m"
 # Windows hold the sums over the data they have: after 12 minutes of steady input every
@@ -26,12 +29,15 @@ _CMP = {">": Decimal.__gt__, "<": Decimal.__lt__, ">=": Decimal.__ge__, "<=": De
 
 
 def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
+    """Raises SpecError for items whose input series cannot be synthesised."""
     files: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
     for service in model.services:
         for slo in service.slos:
+            tests = _synthesised(slo, build_slo_tests, problems)
             files[c.tests_file(service.name, slo.id)] = {
                 "source": slo.source.spec_path,
-                "data": _file([c.rules_file(service.name, slo.id)], service.name, build_slo_tests(slo)),
+                "data": _file([c.rules_file(service.name, slo.id)], service.name, tests),
             }
         for alert in service.alerts:
             rule_files = [c.rules_file(service.name, alert.id)]
@@ -39,9 +45,25 @@ def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
                 rule_files.append(c.rules_file(service.name, alert.kind.slo.id))
             files[c.tests_file(service.name, alert.id)] = {
                 "source": alert.source.spec_path,
-                "data": _file(rule_files, service.name, build_threshold_tests(alert)),
+                "data": _file(rule_files, service.name, _synthesised(alert, build_threshold_tests, problems)),
             }
+    if problems:
+        raise SpecError(problems)
     return files
+
+
+def _synthesised(item: ItemT, build: Callable[[ItemT], list[Test]], problems: list[Problem]) -> list[Test]:
+    """The item's tests; series that cannot be built from its selectors (a matcher no
+    value satisfies, `bad` and `total` that select the same series) are a problem with
+    the spec at the item's line, not a crash. Checked here, where the tests are built
+    anyway: probing in resolve doubled its time."""
+    try:
+        return build(item)
+    except ValueError as exc:
+        where = f"{'slos' if isinstance(item, m.SLO) else 'alerts'}.{item.id}"
+        message = f"slogen cannot build test series for this: {exc}"
+        problems.append(Problem(item.source.file, item.source.line, where, message))
+        return []
 
 
 def _file(rule_files: list[str], service: str, tests: list[Test]) -> dict[str, Any]:
