@@ -23,7 +23,7 @@ RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"}
 
 def _duration(value: str) -> str:
     parse_duration(value)
-    return value
+    return value.strip()  # "30d\n" is read as 30d; it must not reach a description as written
 
 
 def _objective(value: str | int | float) -> str | int | float:

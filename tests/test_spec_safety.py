@@ -272,3 +272,15 @@ def test_a_slack_mention_and_channel_come_out_of_alertmanager_templating_verbati
         rendered[field] = result.stdout
     assert rendered["text"].startswith(MENTION + " ")
     assert rendered["channel"].strip() == "#prod-alerts"
+
+
+def test_a_duration_with_a_trailing_newline_is_read_without_it() -> None:
+    from slogen.resolve import resolve
+
+    doc = load_text(
+        'version: 1\nservice: api\nslos:\n  a:\n    objective: 99%\n    window: "30d\\n"\n'
+        "    ratio: {bad: errors_total, total: requests_total}\n",
+        "slo/api.yaml",
+    )
+    slo = resolve([doc]).services[0].slos[0]
+    assert slo.description == "99% of api events are good over 30d"
