@@ -67,6 +67,7 @@ GRAFANA_BUILTINS = (
     "__series",
 )
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z0-9_.]+)(?::[a-z]+)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def check_dashboards(root: Path) -> list[str]:
@@ -92,6 +93,7 @@ def check_dashboards(root: Path) -> list[str]:
             for target in panel.get("targets", []):
                 queries.append((f"{name} panel {panel['id']} ({panel.get('title', '')})", target["expr"]))
     for where, expr in queries:
+        _check_no_variable_in_strings(where, expr)
         for metric in _metrics(where, expr):
             if metric not in allowed:
                 raise CheckFailed(f"{where}: reads {metric}, which no rule records and no spec selector names")
@@ -122,6 +124,14 @@ def _check_grid(name: str, panels: list[dict[str, Any]]) -> None:
             ):
                 raise CheckFailed(f"{name}: panels {other_id} and {panel['id']} overlap")
         boxes.append((panel["id"], g))
+
+
+def _check_no_variable_in_strings(where: str, expr: str) -> None:
+    """Grafana replaces variables anywhere in a query, label values included: a panel
+    reading {queue="$__range"} would not query what the alert does."""
+    for value in _STRING.findall(expr):
+        if _variables(value) or "[[" in value:
+            raise CheckFailed(f"{where}: Grafana would replace a variable inside the label value {value!r}")
 
 
 def _variables(text: str) -> set[str]:
