@@ -284,3 +284,27 @@ def test_a_duration_with_a_trailing_newline_is_read_without_it() -> None:
     )
     slo = resolve([doc]).services[0].slos[0]
     assert slo.description == "99% of api events are good over 30d"
+
+
+GROUPED = """version: 1
+service: cache
+alerts:
+  hit-rate:
+    ratio:
+      good: cache_hit_total{job="api", cache=~"project_list|job_read"}
+      bad: cache_miss_total
+    measure: good
+    by: [cache]
+    warning: {below: 60%, for: 15m}
+"""
+
+
+def test_grouped_series_meet_in_one_group_when_only_one_selector_fixes_the_label(promtool: str, tmp_path: Path) -> None:
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo/cache.yaml").write_text(GROUPED)
+    result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    test = tmp_path / "out/prometheus/tests/cache.hit-rate.test.yaml"
+    assert 'cache_miss_total{cache="project_list"}' in test.read_text()
+    run = subprocess.run([promtool, "test", "rules", str(test)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout

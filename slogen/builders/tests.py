@@ -317,12 +317,19 @@ def _fires(alert: m.ThresholdAlert, level: m.Level, value: Decimal, eval_ms: int
 def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
     """The labels the alert's expression returns, under the rule's own labels."""
     kind = alert.kind
-    base = sx.group_labels(_main_selector(kind), alert.by)
+    base = sx.group_labels(_group_selectors(kind), alert.by)
     if isinstance(kind, m.RatioAlert) and kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
         base = kind.slo.label_dict()  # the recorded SLO series carry the SLO's labels
     if isinstance(kind, m.GaugeAlert) and not alert.by:
         base = _gauge_labels(kind)
     return {**base, **alert.label_dict()}
+
+
+def _group_selectors(kind: m.AlertKind) -> list[Selector | None]:
+    """The selectors whose synthetic series carry the `by` labels."""
+    if isinstance(kind, m.RatioAlert) and isinstance(kind.sli, m.RatioSLI):
+        return [kind.sli.bad, kind.sli.good, kind.sli.total]
+    return [_main_selector(kind)]
 
 
 def _main_selector(kind: m.AlertKind) -> Selector:
