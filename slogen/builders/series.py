@@ -32,6 +32,8 @@ def example_labels(selector: Selector, avoid: Selector | None = None, extra: Lab
         value = satisfying_value(matcher)
         if value:
             labels[matcher.name] = value
+    if not selector.matches(selector.metric, labels):
+        raise ValueError(f"cannot find labels that {selector.render()} matches: do its matchers contradict each other?")
     if avoid is None or not avoid.matches(selector.metric, labels):
         return labels
     own = {mt.name: mt for mt in selector.matchers}
