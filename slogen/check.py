@@ -144,6 +144,7 @@ GRAFANA_BUILTINS = (
     "__series",
 )
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z0-9_.]+)(?::[a-z]+)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
 
 def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
@@ -174,6 +175,7 @@ def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
     parsed = []
     for where, expr in queries:
         try:
+            _check_no_variable_in_strings(where, expr)
             unknown = list(dict.fromkeys(metric for metric in _metrics(where, expr) if metric not in allowed))
         except CheckFailed as err:
             failures.append(str(err))  # and not promtool's word on the same query as well
@@ -209,6 +211,14 @@ def _grid_problems(panels: list[dict[str, Any]]) -> list[str]:
                 problems.append(f"panels {other_id} and {panel['id']} overlap")
         boxes.append((panel["id"], g))
     return problems
+
+
+def _check_no_variable_in_strings(where: str, expr: str) -> None:
+    """Grafana replaces variables anywhere in a query, label values included: a panel
+    reading {queue="$__range"} would not query what the alert does."""
+    for value in _STRING.findall(expr):
+        if _variables(value) or "[[" in value:
+            raise CheckFailed(f"{where}: Grafana would replace a variable inside the label value {value!r}")
 
 
 def _variables(text: str) -> set[str]:

@@ -40,6 +40,8 @@ def error_ratio(window_ms: int) -> str:
 # routing and inhibition can match on labels alone.
 ALERT_BURN_RATE = "SLOErrorBudgetBurn"
 ALERT_ABSENT = "SLOMetricAbsent"
+# Alertmanager's root receiver: only alerts no route takes end here.
+BLACKHOLE_RECEIVER = "slogen-blackhole"
 
 
 def threshold_alert_name(alert_id: str) -> str:
@@ -104,6 +106,7 @@ ALERTMANAGER_TEMPLATE_DATA = "alertmanager/tests/notification.json"
 # Grafana: one dashboard per service and an overview; uids are stable and at most 40
 # characters (service names are at most 32).
 OVERVIEW_UID = "slogen-overview"
+OVERVIEW_NAME = "overview"  # out/grafana/overview.json: no service may take its file
 GRAFANA_DIR = "grafana"
 GRAFANA_PROVISIONING = "grafana/provisioning/dashboards.yml"
 

@@ -49,8 +49,8 @@ class WriteFailed(Exception):
     system): the output folder is left as it was."""
 
 
-def shown(value: Any) -> str:
-    """A value as the YAML wrote it."""
+def shown(value: Any, limit: int = 80) -> str:
+    """A value as the YAML wrote it: quoted, and cut if long."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
@@ -60,5 +60,5 @@ def shown(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value)} characters)"
     return str(value)

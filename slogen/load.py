@@ -1,6 +1,8 @@
 """Read `slo/*.yaml` safely, keeping the line of every node for error messages.
 
-Refused on purpose: aliases (a 340-byte alias bomb expands to tens of MB; the composer
+Refused on purpose: files over 1 MB and nesting over 20 levels (bounded before any
+recursion can run out of stack), strings that `usertext` refuses (checked here, once, for
+every field), aliases (a 340-byte alias bomb expands to tens of MB; the composer
 shares one node for an anchor and its aliases, so a node met twice is an alias),
 duplicate keys (PyYAML would keep the last silently) and YAML 1.1 booleans such as
 `no`/`on` (read here as strings: `country: no` stays "no").
@@ -8,6 +10,7 @@ duplicate keys (PyYAML would keep the last silently) and YAML 1.1 booleans such 
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import Problem, SpecError
+from .usertext import MAX_DEPTH, MAX_FILE_BYTES, text_problem
 
 Path_ = tuple[str | int, ...]
 
@@ -64,10 +68,28 @@ class Document:
 
 
 def dotted(path: Path_) -> str:
+    """`slos.availability.objective`, `routes[1]`; a key that is not a plain name is
+    quoted, with what would not print escaped, so a message stays on one line."""
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = part if _PLAIN_KEY.fullmatch(part) else _quoted(part)
+            out += f".{key}" if out else key
     return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def _quoted(text: str) -> str:
+    escaped = (
+        "\\" + ch if ch in '"\\' else ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+    return '"' + "".join(escaped) + '"'
+
 
 
 def load_text(text: str, file: str) -> Document:
@@ -94,8 +116,14 @@ def load_text(text: str, file: str) -> Document:
         # Stop at the first: expanding an alias bomb is what must not happen.
         message = f"aliases (*name) are not allowed in slogen specs: repeat the value (its anchor is at line {alias.anchor_line})"
         raise SpecError([doc.problem(alias.path, message)]) from None
+    except _TooDeep as deep:
+        message = f"nested more than {MAX_DEPTH} levels deep; no slogen spec needs that many"
+        raise SpecError([doc.problem(deep.path, message)]) from None
     if problems:
-        raise SpecError(problems)
+        from .messages import foreign_format
+
+        foreign = foreign_format(doc.data)  # a Sloth query's {{.window}}: name the format, once
+        raise SpecError([Problem(file, 1, "", foreign)] if foreign else problems)
     return doc
 
 
@@ -167,6 +195,11 @@ def _colon_in_value(text: str, line: int) -> str:
     return "a second ': ' on this line: quote a value that contains ': ', or put a nested mapping on its own lines"
 
 
+class _TooDeep(Exception):
+    def __init__(self, path: Path_) -> None:
+        self.path = path
+
+
 class _Alias(Exception):
     def __init__(self, path: Path_, anchor_line: int) -> None:
         self.path = path
@@ -178,6 +211,8 @@ def _convert(
 ) -> Any:
     if id(node) in seen:
         raise _Alias(path, node.start_mark.line + 1)
+    if len(path) > MAX_DEPTH:
+        raise _TooDeep(path)
     doc.lines[path] = node.start_mark.line + 1
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
@@ -205,17 +240,28 @@ def _convert(
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, (*path, i), doc, loader, problems, seen) for i, item in enumerate(node.value)]
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
         reason = exc.problem if isinstance(exc, yaml.MarkedYAMLError) and exc.problem else str(exc)
         if node.tag.startswith("!"):
             reason = f"YAML tags ({node.tag}) are not allowed in slogen specs: remove it"
         problems.append(Problem(doc.file, node.start_mark.line + 1, dotted(path), f"invalid value: {reason}"))
         return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(node.value)  # `.nan`, `.inf`: keep them as written, for the message that refuses them
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem:
+            problems.append(Problem(doc.file, node.start_mark.line + 1, dotted(path), problem))
+    return value
 
 
 def read_file(path: Path, display: str) -> Document:
     """Read bytes, insist on UTF-8 (pointing at the first bad line), then parse."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        message = f"the file is {size:,} bytes; a spec file may be at most {MAX_FILE_BYTES:,} bytes (split a service over several files)"
+        raise SpecError([Problem(display, 1, "", message)])
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")

@@ -142,7 +142,8 @@ def _message(path: Path_, errs: list[Any], given: str) -> str:
         rule = _PATTERNS.get(ctx.get("pattern", ""), f"the pattern {ctx.get('pattern')}")
         return f"{given} is not a valid name: use {rule}"
     if kind == "string_too_long":
-        return f"at most {ctx['max_length']} characters, got {len(str(err['input']))} ({given})"
+        length = len(str(err["input"]))
+        return f"at most {ctx['max_length']} characters, got {length}" + (f" ({given})" if length <= 80 else "")
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":

@@ -16,8 +16,14 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 import promql_parser
 
-LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+from .re2 import re2_problem
+
+# Use with fullmatch: `$` also matches before a trailing newline.
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+MAX_LABEL_VALUE = 1024  # a label value is copied into every series, rule and test of its SLO
+# What Grafana replaces in a panel query: $name, ${name...} and [[name]] (its own regex).
+# A `$` not followed by a name, such as a regex's end anchor, is left alone.
+_GRAFANA_VARIABLE = re.compile(r"\$\w+|\$\{[^}]*\}|\[\[\w+?(?::\w+)?\]\]")
 
 # MatchOp is not hashable: key the table by the enum's integer value.
 _OPS = {
@@ -95,12 +101,7 @@ def parse_selector(text: str) -> Selector:
     if not name:
         raise ValueError(f"the selector must name a metric: {text!r}")
     for matcher in matchers:
-        check_label_value(matcher.value, regex=matcher.op in ("=~", "!~"))
-        if matcher.op in ("=~", "!~"):
-            try:
-                re.compile(matcher.value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression for {matcher.name}: {exc}") from None
+        check_matcher(matcher)
     return Selector(name, tuple(sorted(matchers)))
 
 
@@ -151,23 +152,46 @@ def total_selectors(text: str) -> list[Selector] | None:
             return None
 
 
-def _selectors_of(expr: promql_parser.Expr) -> list[Selector]:
-    out: list[Selector] = []
+def _nodes(expr: promql_parser.Expr) -> list[object]:
+    """Every node of an expression, depth first."""
+    nodes: list[object] = []
 
     def visit(node: object) -> bool:
+        nodes.append(node)
+        return True
+
+    promql_parser.walk(expr, visit)
+    return nodes
+
+
+def _selectors_of(expr: promql_parser.Expr) -> list[Selector]:
+    out: list[Selector] = []
+    for node in _nodes(expr):
         if isinstance(node, promql_parser.VectorSelector):
             name, matchers = _parts(node)
             selector = Selector(name, tuple(sorted(matchers)))
             if selector not in out:
                 out.append(selector)
-        return True
-
-    promql_parser.walk(expr, visit)
     return out
+
+
+def check_matcher(matcher: Matcher) -> None:
+    """A matcher's value is safe to render, and a regex reads the same to Go and Python."""
+    check_label_value(matcher.value, regex=matcher.op in ("=~", "!~"))
+    if matcher.op in ("=~", "!~"):
+        problem = re2_problem(matcher.value)
+        if problem:
+            raise ValueError(f"invalid regular expression for {matcher.name}: {problem}")
+        try:
+            re.compile(matcher.value)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression for {matcher.name}: {exc}") from None
 
 
 def check_label_value(value: str, *, regex: bool = False) -> None:
     """Refuse what can only be an attempt to escape a selector or a template."""
+    if len(value) > MAX_LABEL_VALUE:
+        raise ValueError(f"a label value may be at most {MAX_LABEL_VALUE} characters, got {len(value)}")
     if "{{" in value or "}}" in value:
         raise ValueError(f"a label value may not contain template braces {{{{ }}}}: {value!r}")
     if '"' in value:
@@ -176,6 +200,12 @@ def check_label_value(value: str, *, regex: bool = False) -> None:
         raise ValueError(f"a label value may not contain a newline: {value!r}")
     if not regex and ("{" in value or "}" in value):
         raise ValueError(f"a label value may not contain a brace: {value!r}")
+    variable = _GRAFANA_VARIABLE.search(value)
+    if variable:
+        raise ValueError(
+            f"a label value may not contain {variable.group(0)!r}: Grafana would replace it with a variable's "
+            f"value in the dashboards' queries, which then differ from the alert's: {value!r}"
+        )
 
 
 def check_expression(text: str, placeholder: str | None = None) -> None:
@@ -186,9 +216,20 @@ def check_expression(text: str, placeholder: str | None = None) -> None:
     if placeholder and placeholder not in text:
         raise ValueError(f"the expression must use the {placeholder} placeholder for its window")
     try:
-        promql_parser.parse(probe)
+        expr = promql_parser.parse(probe)
     except ValueError as exc:
         raise ValueError(f"invalid PromQL: {exc}") from None
+    for node in _nodes(expr):
+        if isinstance(node, promql_parser.VectorSelector):
+            for matcher in _parts(node)[1]:
+                check_matcher(matcher)
+        elif isinstance(node, promql_parser.Call) and node.func.name == "label_replace" and len(node.args) == 5:
+            # Prometheus compiles this regex only when the rule runs: promtool passes it,
+            # and a bad one fails every evaluation.
+            regex = node.args[4]
+            problem = re2_problem(regex.val) if isinstance(regex, promql_parser.StringLiteral) else None
+            if problem:
+                raise ValueError(f"invalid regular expression in label_replace: {problem}")
 
 
 # --- label values for synthetic test series -------------------------------------------

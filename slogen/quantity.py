@@ -5,10 +5,17 @@ Values are kept exact (int milliseconds, Decimal) so that `1 - 0.999` prints `0.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
-_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+# ASCII digits only (`\d` would take any Unicode digit, which Prometheus refuses).
+_DURATION = re.compile(
+    r"(?:([0-9]+)y)?(?:([0-9]+)w)?(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?"
+)
+# Prometheus durations end at ~292y (int64 nanoseconds); nothing slogen writes (an SLO
+# period, a window, `for`, Alertmanager timings) makes sense over a year.
+MAX_DURATION_MS = 365 * 86_400_000
 _UNITS_MS = (
     ("y", 365 * 86_400_000),
     ("w", 7 * 86_400_000),
@@ -24,12 +31,14 @@ _PRINT_UNITS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000),
 
 def parse_duration(text: str) -> int:
     """`1h30m` -> 5400000 (milliseconds). Raises ValueError with a readable message."""
-    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match or not text.strip():
         raise ValueError(f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d)")
     total = sum(int(g) * ms for g, (_, ms) in zip(match.groups(), _UNITS_MS, strict=True) if g)
     if total <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")
+    if total > MAX_DURATION_MS:
+        raise ValueError(f"duration must be at most 365d, got {text!r}")
     return total
 
 
@@ -52,8 +61,8 @@ def parse_ratio(value: object) -> Decimal:
     text = str(value).strip()
     try:
         if text.endswith("%"):
-            return Decimal(text[:-1].strip()) / 100
-        return Decimal(text)
+            return _finite(Decimal(text[:-1].strip()) / 100, value)
+        return _finite(Decimal(text), value)
     except InvalidOperation:
         raise ValueError(f"expected a percentage such as 99.9% or a ratio such as 0.999, got {value!r}") from None
 
@@ -66,13 +75,26 @@ def parse_number(value: object) -> Decimal:
     if text.endswith("%"):
         return parse_ratio(text)
     try:
-        return Decimal(text)
+        return _finite(Decimal(text), value)
     except InvalidOperation:
         pass
     try:
         return Decimal(parse_duration(text)) / 1000
     except ValueError:
         raise ValueError(f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}") from None
+
+
+def _finite(number: Decimal, written: object) -> Decimal:
+    """What Prometheus reads as a 64-bit float: no NaN or infinity, no overflow, and no
+    value so small that it would silently become 0."""
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, got {written!r}")
+    as_float = float(number)
+    if math.isinf(as_float):
+        raise ValueError(f"{written!r} is too large: Prometheus reads numbers as 64-bit floats (up to about 1.8e308)")
+    if number != 0 and as_float == 0:
+        raise ValueError(f"{written!r} is too small: Prometheus would read it as 0")
+    return number
 
 
 def fmt(value: Decimal | int | float) -> str:

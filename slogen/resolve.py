@@ -21,6 +21,7 @@ from .resolve_routing import alert_labels, is_routing_file, is_settings_file, re
 from .tiers import plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
+MIN_ALERT_WINDOW_MS = 60_000
 
 
 def resolve(docs: list[Document]) -> m.Model:
@@ -167,7 +168,7 @@ class _Resolver:
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
         every_tier = (*tiers, *(d.tier for d in dropped))
         windows = {c.BASE_WINDOW_MS, *(t.long_ms for t in every_tier), *(t.short_ms for t in every_tier)} - {period_ms}
-        return m.SLO(
+        resolved = m.SLO(
             service=spec.service,
             id=slo_id,
             source=m.Source(doc.file, doc.key_line(path), doc.spec_path),
@@ -182,6 +183,7 @@ class _Resolver:
             dropped=dropped,
             windows=tuple(sorted(windows)),
         )
+        return resolved
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:
         if slo.ratio is not None:
@@ -215,9 +217,14 @@ class _Resolver:
         )
 
     def buckets(self, doc: Document, path: Path_, values: list[str | float]) -> tuple[Decimal, ...] | None:
-        buckets = [parse_number(b) for b in values]
-        if any(b <= 0 for b in buckets) or buckets != sorted(set(buckets)):
-            self.problems.append(doc.problem(path, "buckets must be positive and strictly increasing (leave out +Inf)"))
+        # A trailing +Inf, as exporters list it, is dropped: slogen always adds that bucket.
+        finite = values[:-1] if s.is_plus_inf(values[-1]) else values
+        if any(s.is_plus_inf(b) for b in finite):
+            self.problems.append(doc.problem(path, "+Inf can only be the last bucket"))
+            return None
+        buckets = [parse_number(b) for b in finite]
+        if not buckets or any(b <= 0 for b in buckets) or buckets != sorted(set(buckets)):
+            self.problems.append(doc.problem(path, "buckets must be positive and strictly increasing"))
             return None
         return tuple(buckets)
 
@@ -275,6 +282,17 @@ class _Resolver:
     ) -> bool:
         """False (with the problems recorded) for an alert that parses but cannot be meant."""
         found: list[tuple[Path_, str | None]] = []
+        if parse_duration(alert.window) < MIN_ALERT_WINDOW_MS and not isinstance(kind, m.RawAlert):
+            found.append(
+                (
+                    ("window",),
+                    f"an alert window must be at least 1m, got {alert.window}: a rate needs two scrapes inside "
+                    "the window (scrapes are 15s to 1m apart), so a shorter window can never fire",
+                )
+            )
+        name = c.threshold_alert_name(str(path[-1]))
+        if name in (c.ALERT_BURN_RATE, c.ALERT_ABSENT):
+            found.append(((), f"this alert would be named {name}, the name of slogen's own alert"))
         if alert.warning is not None:
             warning_op = next(n for n in _OPS if getattr(alert.warning, n) is not None)
             found.append(((c.SEVERITY_WARNING, warning_op), checks.level_order(levels, _is_ratio(kind))))
@@ -373,6 +391,8 @@ def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
             return "a latency threshold must be positive"
         if value >= kind.buckets[-1]:
             return f"{fmt(value)}s is at or above the largest bucket ({fmt(kind.buckets[-1])}s): the quantile cannot be measured there"
+        if value < kind.buckets[0]:
+            return f"{fmt(value)}s is under the smallest bucket ({fmt(kind.buckets[0])}s): the quantile cannot be measured there"
     return None
 
 

@@ -10,11 +10,13 @@ import re
 import zoneinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from . import conventions as c
 from . import promql
 from .errors import shown
 from .quantity import parse_duration, parse_number, parse_ratio
+from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
 WINDOW_PLACEHOLDER = "$window"
 RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"})
@@ -22,7 +24,7 @@ RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"}
 
 def _duration(value: str) -> str:
     parse_duration(value)
-    return value
+    return value.strip()  # "30d\n" is read as 30d; it must not reach a description as written
 
 
 def _scalar(what: str) -> BeforeValidator:
@@ -56,13 +58,22 @@ def _number(value: str | int | float) -> str | int | float:
     return value
 
 
+def is_plus_inf(value: object) -> bool:
+    """`+Inf`, `inf` or YAML's `.inf`: the last bucket as exporters list it."""
+    return isinstance(value, str) and value.strip().lower().lstrip("+") in ("inf", ".inf", "infinity")
+
+
+def _bucket(value: str | int | float) -> str | int | float:
+    return value if is_plus_inf(value) else _number(value)
+
+
 def _selector(value: str) -> str:
     promql.parse_selector(value)
     return value
 
 
 def _label_name(value: str) -> str:
-    if not promql.LABEL_NAME.match(value) or value.startswith("__"):
+    if not promql.LABEL_NAME.fullmatch(value) or value.startswith("__"):
         raise ValueError(f"not a valid label name: {value!r}")
     return value
 
@@ -86,9 +97,10 @@ Objective = Annotated[
 Number = Annotated[
     str | int | float, _scalar("a number, a percentage (5%) or a duration (250ms)"), AfterValidator(_number)
 ]
+Bucket = Annotated[str | int | float, _scalar("a number or a duration (250ms)"), AfterValidator(_bucket)]
 SelectorText = Annotated[str, AfterValidator(_selector)]
 Id = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=40)]
-LabelName = Annotated[str, AfterValidator(_label_name)]
+LabelName = Annotated[str, Field(max_length=128), AfterValidator(_label_name)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
 Text = Annotated[str, AfterValidator(_label_value)]
@@ -118,6 +130,9 @@ class RatioSLI(Strict):
         given = [n for n in ("bad", "good", "total") if getattr(self, n) is not None]
         if len(given) != 2:
             raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
+        first, second = (promql.parse_selector(getattr(self, n)) for n in given)
+        if first == second:
+            raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
         return self
 
 
@@ -125,7 +140,7 @@ class LatencySLI(Strict):
     """A classic histogram: the share of requests at or under a bucket boundary."""
 
     histogram: SelectorText
-    buckets: list[Number] = Field(min_length=1)
+    buckets: list[Bucket] = Field(min_length=1)
     threshold: Number
 
 
@@ -211,9 +226,9 @@ class Alert(Strict):
     ratio: RatioSLI | None = None
     measure: Literal["bad", "good"] = "bad"
     # a quantile of a classic histogram
-    quantile: float | None = Field(default=None, gt=0, lt=1)
+    quantile: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     histogram: SelectorText | None = None
-    buckets: list[Number] | None = None
+    buckets: list[Bucket] | None = None
     # a gauge, optionally over its capacity
     gauge: SelectorText | None = None
     capacity: SelectorText | None = None
@@ -251,12 +266,20 @@ class Alert(Strict):
         return self
 
 
+def _service_name(value: str) -> str:
+    if value == c.OVERVIEW_NAME:
+        raise ValueError(
+            f"{value!r} is the name of slogen's overview dashboard (out/grafana/{value}.json): choose another"
+        )
+    return value
+
+
 class ServiceFile(Strict):
     """One `slo/<service>.yaml`."""
 
     version: Literal[1]
-    service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32)]
-    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")] | None = None
+    service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32), AfterValidator(_service_name)]
+    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)] | None = None
     description: Text | None = None
     runbook: str | None = None
     labels: Labels = {}
@@ -277,15 +300,11 @@ INLINE_SECRETS = {
     "password": "auth_password_file",
     "token": "a *_file field",
 }
-_SECRET_VALUE = re.compile(
-    r"hooks\.slack\.com/services/|[?&](?:token|key|secret|password|sig)=|^[0-9a-f]{32}$|://[^/\s:@]+:[^/\s@]+@",
-    re.IGNORECASE,
-)
 
 
 def no_inline_secret(value: str) -> str:
-    if _SECRET_VALUE.search(value):
-        raise ValueError("this looks like a secret: put it in a file and reference the file (a *_file field)")
+    if SECRET_VALUE.search(value):
+        raise ValueError(SECRET_MESSAGE)
     return value
 
 
@@ -302,8 +321,32 @@ class _NoSecrets(Strict):
         return data
 
 
+def _file_path(value: str) -> str:
+    """A `*_file` field names the file holding the secret, never the secret itself."""
+    looks_like = None
+    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", value):
+        looks_like = "a URL"
+    elif re.search(r"\s", value):
+        looks_like = "text with spaces"
+    elif re.fullmatch(r"[A-Za-z0-9+=]{20,}", value):
+        looks_like = "a key"
+    if looks_like:
+        raise ValueError(
+            f"a *_file field takes the path of the file that holds the secret (such as "
+            f"/etc/alertmanager/secrets/slack-webhook-url), and this looks like {looks_like}"
+        )
+    return value
+
+
+def _smarthost(value: str) -> str:
+    if not re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^\s:/\[\]]+):[0-9]{1,5}", value):
+        raise ValueError(f"a smarthost is host:port, such as smtp.example.com:587, got {value!r}")
+    return value
+
+
 PlainText = Annotated[str, AfterValidator(no_inline_secret)]
-FilePath = Annotated[str, Field(min_length=1)]
+FilePath = Annotated[str, Field(min_length=1), AfterValidator(_file_path)]
+Smarthost = Annotated[str, AfterValidator(_smarthost)]
 
 
 class PagerDuty(_NoSecrets):
@@ -322,7 +365,7 @@ class Slack(_NoSecrets):
 class Email(_NoSecrets):
     to: PlainText
     from_: PlainText | None = Field(default=None, alias="from")
-    smarthost: PlainText | None = None
+    smarthost: Smarthost | None = None
     auth_username: PlainText | None = None
     auth_password_file: FilePath | None = None
     require_tls: bool | None = None
@@ -332,7 +375,7 @@ class Email(_NoSecrets):
 class Webhook(_NoSecrets):
     url: PlainText
     send_resolved: bool = True
-    max_alerts: int = Field(default=0, ge=0)
+    max_alerts: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class Receiver(Strict):
@@ -375,7 +418,7 @@ class Summary(Timing):
 
 
 def _hhmm(value: str) -> str:
-    if not re.match(r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", value):
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]|24:00", value):
         raise ValueError(f"not a time of day HH:MM (00:00 to 24:00): {value!r}")
     return value
 
@@ -397,25 +440,38 @@ class TimeRange(Strict):
         return self
 
 
-def _range_of(pattern: str, what: str, example: str) -> Any:
-    compiled = re.compile(rf"^{pattern}(:{pattern})?$")
+_WEEKDAY_NAMES = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+_MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+)  # fmt: skip
+
+
+def _range_of(pattern: str, what: str, example: str, order: Any) -> Any:
+    """A value or `start:end`; Alertmanager refuses an end before its start."""
+    compiled = re.compile(rf"{pattern}(:{pattern})?")
 
     def check(value: str) -> str:
-        if not compiled.match(str(value)):
+        text = str(value)
+        if not compiled.fullmatch(text):
             raise ValueError(f"not a {what} or a range of them, such as {example}: {value!r}")
-        return str(value)
+        start, _, end = text.partition(":")
+        if end and order(start) > order(end) and (order(start) < 0) == (order(end) < 0):
+            raise ValueError(f"{text!r} ends before it starts (a range that wraps around is two ranges)")
+        return text
 
     return Annotated[str | int, AfterValidator(check)]
 
 
-_WEEKDAYS = _range_of("(monday|tuesday|wednesday|thursday|friday|saturday|sunday)", "weekday", "monday:friday")
-_DAYS = _range_of("-?([1-9]|[12][0-9]|3[01])", "day of the month", "1:7 or -1")
-_MONTHS = _range_of(
-    "(january|february|march|april|may|june|july|august|september|october|november|december|[1-9]|1[0-2])",
-    "month",
-    "january:march",
-)
-_YEARS = _range_of("[0-9]{4}", "year", "2026:2027")
+def _month_number(text: str) -> int:
+    return _MONTH_NAMES.index(text) + 1 if text in _MONTH_NAMES else int(text)
+
+
+# Alertmanager's weeks start on Sunday; day-of-month ranges may count from the end (-1).
+_WEEKDAYS = _range_of("(" + "|".join(_WEEKDAY_NAMES) + ")", "weekday", "monday:friday", _WEEKDAY_NAMES.index)
+_DAYS = _range_of("-?([1-9]|[12][0-9]|3[01])", "day of the month", "1:7 or -1", int)
+_MONTHS = _range_of("(" + "|".join(_MONTH_NAMES) + "|[1-9]|1[0-2])", "month", "january:march", _month_number)
+_YEARS = _range_of("[0-9]{4}", "year", "2026:2027", int)
 
 
 class TimeInterval(Strict):
@@ -441,7 +497,7 @@ class TimeInterval(Strict):
 
 
 class Smtp(_NoSecrets):
-    smarthost: PlainText
+    smarthost: Smarthost
     from_: PlainText = Field(alias="from")
     auth_username: PlainText | None = None
     auth_password_file: FilePath | None = None
@@ -463,6 +519,15 @@ class RoutingFile(Strict):
     routes: list[Route] = Field(min_length=1)
     summary: Summary | None = None
     time_intervals: dict[Id, list[TimeInterval]] = {}
+
+    @field_validator("receivers")
+    @classmethod
+    def _own_names(cls, receivers: dict[str, Receiver]) -> dict[str, Receiver]:
+        if c.BLACKHOLE_RECEIVER in receivers:
+            raise ValueError(
+                f"receiver name {c.BLACKHOLE_RECEIVER!r} is slogen's root receiver (alerts no route takes): choose another"
+            )
+        return receivers
 
 
 class ServiceRouting(Strict):
@@ -486,7 +551,7 @@ class GrafanaSettings(Strict):
 
     @model_validator(mode="after")
     def _url(self) -> GrafanaSettings:
-        if self.url and not re.match(r"^https?://[^\s]+$", self.url):
+        if self.url and not re.fullmatch(r"https?://[^\s]+", self.url):
             raise ValueError(f"grafana.url must be an http(s) URL, got {self.url!r}")
         return self
 

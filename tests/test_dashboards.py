@@ -139,11 +139,20 @@ def _set_expr(data: dict[str, Any], expr: str) -> None:
         (lambda d: _set_expr(d, "slo:no_such:ratio"), "reads slo:no_such:ratio, which no rule records"),
         (lambda d: _set_expr(d, "sum(rate(x[5m]"), "invalid PromQL"),
         (lambda d: _set_expr(d, 'slo:objective:ratio{service="$service"}'), "undeclared variable $service"),
+        (lambda d: _set_expr(d, 'slo:objective:ratio{service="$__range"}'), "replace a variable inside the label"),
         (lambda d: d["panels"][3].update(id=d["panels"][2]["id"]), "panel ids repeat"),
         (lambda d: d["panels"][3]["gridPos"].update(x=2), "overlap"),
         (lambda d: d["panels"][3]["gridPos"].update(x=22), "does not fit the 24-column grid"),
     ],
-    ids=["unknown series", "bad promql", "undeclared variable", "duplicate id", "overlap", "off the grid"],
+    ids=[
+        "unknown series",
+        "bad promql",
+        "undeclared variable",
+        "variable in a label value",
+        "duplicate id",
+        "overlap",
+        "off the grid",
+    ],
 )
 def test_a_broken_dashboard_is_caught(
     promtool: str, tmp_path: Path, change: Callable[[dict[str, Any]], None], message: str

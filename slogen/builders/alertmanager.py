@@ -11,7 +11,7 @@ from .. import conventions as c
 from .. import model as m
 from ..promql import quote
 
-BLACKHOLE = "slogen-blackhole"  # root receiver: only alerts no route takes end here
+BLACKHOLE = c.BLACKHOLE_RECEIVER
 DEFAULT_TIMING = m.Timing(
     group_by=("alertname", c.LABEL_SERVICE, c.LABEL_SLO), group_wait="30s", group_interval="5m", repeat_interval="4h"
 )

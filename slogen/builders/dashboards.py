@@ -22,7 +22,7 @@ STAT_H, GRAPH_H = 4, 8
 def build_dashboards(model: m.Model) -> dict[str, dict[str, Any]]:
     """{path under out/: dashboard JSON data} for every service and the overview."""
     out = {c.dashboard_file(s.name): service_dashboard(s, model.settings) for s in model.services}
-    out[c.dashboard_file("overview")] = overview_dashboard(model)
+    out[c.dashboard_file(c.OVERVIEW_NAME)] = overview_dashboard(model)
     return out
 
 

@@ -7,6 +7,7 @@ satisfy each selector and, where one selector would see the other's series, viol
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from .. import model as m
@@ -26,9 +27,13 @@ def example_labels(selector: Selector, avoid: Selector | None = None, extra: Lab
     that it does not (raises ValueError when that is impossible)."""
     labels: Labels = dict(extra or {})
     for matcher in selector.matchers:
+        if matcher.name in labels and matcher.matches(labels[matcher.name]):
+            continue  # a value chosen for every selector (a `by` label) stays
         value = satisfying_value(matcher)
         if value:
             labels[matcher.name] = value
+    if not selector.matches(selector.metric, labels):
+        raise ValueError(f"cannot find labels that {selector.render()} matches: do its matchers contradict each other?")
     if avoid is None or not avoid.matches(selector.metric, labels):
         return labels
     own = {mt.name: mt for mt in selector.matchers}
@@ -44,10 +49,20 @@ def example_labels(selector: Selector, avoid: Selector | None = None, extra: Lab
     raise ValueError(f"cannot build a series that {selector.render()} matches and {avoid.render()} does not")
 
 
-def group_labels(selector: Selector, by: tuple[str, ...]) -> Labels:
-    """The values synthetic series carry for `by` labels (a matcher may fix one)."""
-    labels = example_labels(selector, extra={label: GROUP_VALUE for label in by})
-    return {label: labels[label] for label in by if label in labels}
+def group_labels(selectors: Sequence[Selector | None], by: tuple[str, ...]) -> Labels:
+    """The value synthetic series carry for each `by` label: one that every selector
+    accepts, so that bad, good and total series meet in one group (a matcher may fix
+    it: `cache=~"a|b"` on good events and none on bad ones gives both cache="a")."""
+    given = [s for s in selectors if s is not None]
+    out: Labels = {}
+    for label in by:
+        matchers = [mt for s in given for mt in s.matchers if mt.name == label]
+        suggested = [v for v in (satisfying_value(mt) for mt in matchers) if v]
+        value = next((v for v in [*suggested, GROUP_VALUE] if all(mt.matches(v) for mt in matchers)), None)
+        if value is None:
+            raise ValueError(f"no value of {label} is matched by every selector: their `by` groups never meet")
+        out[label] = value
+    return out
 
 
 def series_text(metric: str, labels: Labels) -> str:
@@ -65,7 +80,7 @@ def gauge(metric: str, labels: Labels, value: Decimal, points: int) -> Series:
 
 def ratio_series(sli: m.RatioSLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
     """Counters such that bad / total = rho, T = TOTAL_PER_MINUTE."""
-    extra = {label: GROUP_VALUE for label in by}
+    extra = group_labels([sli.bad, sli.good, sli.total], by)
     total_rate = TOTAL_PER_MINUTE
     bad_rate = total_rate * rho
     good_rate = total_rate - bad_rate
@@ -105,7 +120,7 @@ def histogram_series(
     by: tuple[str, ...] = (),
 ) -> list[Series]:
     """Cumulative bucket counters from per-bucket observation rates {upper bound: per minute}."""
-    labels = example_labels(histogram, extra={label: GROUP_VALUE for label in by})
+    labels = example_labels(histogram, extra=group_labels([histogram], by))
     metric = q.bucket(histogram).metric
     out = []
     running = Decimal(0)

@@ -5,17 +5,20 @@ threshold and before its `for` has passed."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import conventions as c
 from .. import model as m
+from ..errors import Problem, SpecError
 from ..promql import Selector
 from ..quantity import fmt, fmt_percent, format_duration
 from . import queries as q
 from . import series as sx
 
 Test = dict[str, Any]
+ItemT = TypeVar("ItemT", m.SLO, m.ThresholdAlert)
 MINUTE = 60_000
 EVAL = "1m"
 # Windows hold the sums over the data they have: after 12 minutes of steady input every
@@ -26,14 +29,15 @@ _CMP = {">": Decimal.__gt__, "<": Decimal.__lt__, ">=": Decimal.__ge__, "<=": De
 
 
 def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
+    """Raises SpecError for items whose input series cannot be synthesised."""
     files: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
     for service in model.services:
         for slo in service.slos:
+            tests = _synthesised(slo, build_slo_tests, problems)
             files[c.tests_file(service.name, slo.id)] = {
                 "source": slo.source.spec_path,
-                "data": _file(
-                    [c.rules_file(service.name, slo.id)], _slo_groups(slo), service.name, build_slo_tests(slo)
-                ),
+                "data": _file([c.rules_file(service.name, slo.id)], _slo_groups(slo), service.name, tests),
             }
         for alert in service.alerts:
             rule_files = [c.rules_file(service.name, alert.id)]
@@ -43,9 +47,25 @@ def build_test_files(model: m.Model) -> dict[str, dict[str, Any]]:
                 groups = _slo_groups(alert.kind.slo) + groups  # the alert reads the SLO's recordings
             files[c.tests_file(service.name, alert.id)] = {
                 "source": alert.source.spec_path,
-                "data": _file(rule_files, groups, service.name, build_threshold_tests(alert)),
+                "data": _file(rule_files, groups, service.name, _synthesised(alert, build_threshold_tests, problems)),
             }
+    if problems:
+        raise SpecError(problems)
     return files
+
+
+def _synthesised(item: ItemT, build: Callable[[ItemT], list[Test]], problems: list[Problem]) -> list[Test]:
+    """The item's tests; series that cannot be built from its selectors (a matcher no
+    value satisfies, `bad` and `total` that select the same series) are a problem with
+    the spec at the item's line, not a crash. Checked here, where the tests are built
+    anyway: probing in resolve doubled its time."""
+    try:
+        return build(item)
+    except ValueError as exc:
+        where = f"{'slos' if isinstance(item, m.SLO) else 'alerts'}.{item.id}"
+        message = f"slogen cannot build test series for this: {exc}"
+        problems.append(Problem(item.source.file, item.source.line, where, message))
+        return []
 
 
 def _slo_groups(slo: m.SLO) -> list[str]:
@@ -307,12 +327,19 @@ def _fires(alert: m.ThresholdAlert, level: m.Level, value: Decimal, eval_ms: int
 def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
     """The labels the alert's expression returns, under the rule's own labels."""
     kind = alert.kind
-    base = sx.group_labels(_main_selector(kind), alert.by)
+    base = sx.group_labels(_group_selectors(kind), alert.by)
     if isinstance(kind, m.RatioAlert) and kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
         base = kind.slo.label_dict()  # the recorded SLO series carry the SLO's labels
     if isinstance(kind, m.GaugeAlert) and not alert.by:
         base = _gauge_labels(kind)
     return {**base, **alert.label_dict()}
+
+
+def _group_selectors(kind: m.AlertKind) -> list[Selector | None]:
+    """The selectors whose synthetic series carry the `by` labels."""
+    if isinstance(kind, m.RatioAlert) and isinstance(kind.sli, m.RatioSLI):
+        return [kind.sli.bad, kind.sli.good, kind.sli.total]
+    return [_main_selector(kind)]
 
 
 def _main_selector(kind: m.AlertKind) -> Selector:
