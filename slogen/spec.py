@@ -228,7 +228,7 @@ class Alert(Strict):
     # a quantile of a classic histogram
     quantile: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
     histogram: SelectorText | None = None
-    buckets: list[Bucket] | None = None
+    buckets: Annotated[list[Bucket], Field(min_length=1)] | None = None
     # a gauge, optionally over its capacity
     gauge: SelectorText | None = None
     capacity: SelectorText | None = None

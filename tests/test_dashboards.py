@@ -15,7 +15,7 @@ import yaml
 from slogen import api
 from slogen.errors import CheckFailed
 
-from .conftest import PLAN, REPO
+from .conftest import PLAN, REPO, slogen
 from .golden import cases
 
 TREES = [c / "out" for c in cases()]
@@ -48,6 +48,23 @@ def test_the_plan_has_a_dashboard_per_service_and_an_overview() -> None:
         "slo-redis",
         "slogen-overview",
     ]
+
+
+def test_a_team_with_threshold_alerts_only_gets_its_dashboard_and_no_overview(promtool: str, tmp_path: Path) -> None:
+    """The overview reads the SLO recordings: with no SLO anywhere it would show queries of
+    series nothing records (validate failed on them). It is left out, and so is the link."""
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo/queue.yaml").write_text(
+        "version: 1\nservice: queue\nalerts:\n  depth:\n    gauge: queue_depth{job=\"q\"}\n"
+        "    critical: {above: 1000, for: 5m}\n"
+    )
+    result = slogen("validate", "--spec", "slo", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "dashboards: passed (1 query)" in result.stdout
+    assert slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out/grafana").glob("*.json")) == ["queue.json"]
+    links = json.loads((tmp_path / "out/grafana/queue.json").read_text()).get("links", [])
+    assert not [link for link in links if "slogen-overview" in link.get("url", "")]
 
 
 def test_each_slo_row_has_its_stats_sli_budget_burn_rate_and_traffic() -> None:

@@ -20,9 +20,12 @@ STAT_H, GRAPH_H = 4, 8
 
 
 def build_dashboards(model: m.Model) -> dict[str, dict[str, Any]]:
-    """{path under out/: dashboard JSON data} for every service and the overview."""
-    out = {c.dashboard_file(s.name): service_dashboard(s, model.settings) for s in model.services}
-    out[c.dashboard_file(c.OVERVIEW_NAME)] = overview_dashboard(model)
+    """{path under out/: dashboard JSON data} for every service, and the overview of every
+    SLO when there is one (a team with threshold alerts only has nothing to show there)."""
+    overview = bool(model.slos())
+    out = {c.dashboard_file(s.name): service_dashboard(s, model.settings, overview) for s in model.services}
+    if overview:
+        out[c.dashboard_file(c.OVERVIEW_NAME)] = overview_dashboard(model)
     return out
 
 
@@ -47,7 +50,7 @@ def build_provisioning(settings: m.Settings) -> dict[str, Any]:
 # --- per service -------------------------------------------------------------------------
 
 
-def service_dashboard(service: m.Service, settings: m.Settings) -> dict[str, Any]:
+def service_dashboard(service: m.Service, settings: m.Settings, overview: bool) -> dict[str, Any]:
     rows: list[Row] = []
     y = 0
     for slo in service.slos:
@@ -56,7 +59,7 @@ def service_dashboard(service: m.Service, settings: m.Settings) -> dict[str, Any
         y = row.y + 1 + STAT_H + 2 * GRAPH_H
     if service.alerts:
         rows.append(threshold_row(service.alerts, y))
-    links = [Link("SLO overview", f"{settings.grafana_url}/d/{c.OVERVIEW_UID}")]
+    links = [Link("SLO overview", f"{settings.grafana_url}/d/{c.OVERVIEW_UID}")] if overview else []
     items: list[m.SLO | m.ThresholdAlert] = [*service.slos, *service.alerts]
     runbooks = sorted({item.runbook_url.split("#")[0] for item in items if item.runbook_url})
     links += [Link("Runbook", url) for url in runbooks]
