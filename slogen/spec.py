@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from . import conventions as c
-from . import promql
+from . import promql, series_notation
 from .errors import shown
 from .quantity import parse_duration, parse_number, parse_ratio
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
@@ -111,11 +111,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
-class Series(Strict):
-    """One input series for a raw SLI's or raw alert's generated unit test."""
+def _problem_of(check: Any) -> Any:
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
-    series: str
-    values: str
+    return AfterValidator(validate)
+
+
+class Series(Strict):
+    """One input series for a raw SLI's or raw alert's generated unit test, in promtool's
+    notation (checked here: a typo is a spec problem, not a failing promtool test)."""
+
+    series: Annotated[str, _problem_of(series_notation.series_problem)]
+    values: Annotated[str, _problem_of(series_notation.values_problem)]
 
 
 class RatioSLI(Strict):
