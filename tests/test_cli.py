@@ -204,3 +204,10 @@ def test_digest_into_a_folder_that_does_not_exist_is_one_line_and_exit_1(tmp_pat
         server.shutdown()
     assert result.returncode == 1
     assert result.stderr == f"slogen: cannot write {tmp_path / 'no/x.eml'}: No such file or directory\n"
+
+
+def test_python_dash_m_slogen_runs_the_cli() -> None:
+    """The README says `python -m slogen` runs from a checkout as it runs installed."""
+    result = subprocess.run([sys.executable, "-m", "slogen", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: slogen [OPTIONS] COMMAND")
