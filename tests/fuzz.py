@@ -139,16 +139,13 @@ def _mutate_data(draw: st.DrawFn, data: Any, log: list[str]) -> Any:
     paths = _nodes(data)
     if not paths:
         return draw(VALUES)
-    path = draw(st.sampled_from(paths))
+    action = draw(st.sampled_from(["field", "field", "field", "field", "replace", "tweak", "drop", "rename", "add"]))
+    fields = [p for p in paths if isinstance(p[-1], str) and p[-1] in FIELD_VALUES]
+    path = draw(st.sampled_from(fields if action == "field" and fields else paths))
     parent, last = _parent(data, path), path[-1]
-    action = draw(st.sampled_from(["field", "field", "field", "replace", "tweak", "drop", "rename", "add"]))
-    if action == "field":
-        key = next((p for p in reversed(path) if isinstance(p, str) and p in FIELD_VALUES), None)
-        if key is None:
-            action = "tweak"
-        else:
-            parent[last] = draw(st.sampled_from(FIELD_VALUES[key])) if key == last else _tweak(draw, parent[last])
-    if action == "tweak":
+    if action == "field" and last in FIELD_VALUES:
+        parent[last] = draw(st.sampled_from(FIELD_VALUES[str(last)]))
+    elif action in ("field", "tweak"):
         parent[last] = _tweak(draw, parent[last])
     elif action == "replace":
         parent[last] = draw(VALUES)
@@ -207,7 +204,7 @@ def mutants(draw: st.DrawFn) -> Mutant:
     data = yaml.safe_load(files[mutated])
     text = None
     for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3]))):
-        if text is None and draw(st.integers(0, 3)) > 0:
+        if text is None and draw(st.integers(0, 5)) > 0:
             data = _mutate_data(draw, data, log)
             continue
         if text is None:

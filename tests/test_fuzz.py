@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 
 from slogen.cli import main
 
@@ -82,6 +82,7 @@ def test_a_mutated_spec_is_generated_and_proven_or_refused_at_file_and_line(muta
     with _deadline(HANG_SECONDS):
         result = runner.invoke(main, ["generate", "--spec", str(spec), "--out", str(out)])
     what = "\n".join(mutant.log)
+    event(f"generate exit {result.exit_code}")  # --hypothesis-show-statistics: how many reach the tools
     assert result.exception is None or isinstance(result.exception, SystemExit), (
         f"{what}\ncrashed: {result.exception!r}\n{result.output}"
     )
@@ -97,4 +98,14 @@ def test_a_mutated_spec_is_generated_and_proven_or_refused_at_file_and_line(muta
     assert result.exit_code == 0, f"{what}\nexit {result.exit_code}\n{result.output}"
     with _deadline(HANG_SECONDS):
         checked = runner.invoke(main, ["validate", "--spec", str(spec)])
+    if checked.exit_code == 1 and _only_a_users_own_test_failed(mutant, checked.output):
+        return
     assert checked.exit_code == 0, f"{what}\ngenerated, but the real tools refuse it:\n{checked.output[-3000:]}"
+
+
+def _only_a_users_own_test_failed(mutant: Mutant, report: str) -> bool:
+    """The one refusal that is right: a raw SLI's or raw alert's own `test:` series, mutated
+    into valid notation that no longer errs (or stays quiet) as its name says. Only promtool
+    can evaluate the user's expression on them; its failing test is the test doing its job."""
+    mutated_tests = any("'test'" in step for step in mutant.log[1:])
+    return mutated_tests and re.search(r"slogen: 1 of \d+ checks failed: promtool test rules\Z", report.rstrip()) is not None

@@ -132,34 +132,35 @@ def histogram_series(
     return out
 
 
-def latency_series(sli: m.LatencySLI, rho: Decimal, points: int) -> list[Series]:
+def latency_series(sli: m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
     """Good observations in the threshold's bucket, bad ones in the bucket above it."""
     above = next((b for b in sli.buckets if b > sli.threshold), Decimal("Infinity"))
     counts = {sli.threshold: TOTAL_PER_MINUTE * (1 - rho)}
     counts[above] = counts.get(above, Decimal(0)) + TOTAL_PER_MINUTE * rho
-    return histogram_series(sli.histogram, sli.buckets, counts, points)
+    return histogram_series(sli.histogram, sli.buckets, counts, points, by)
 
 
 def events_series(sli: m.RatioSLI | m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
     if isinstance(sli, m.LatencySLI):
-        return latency_series(sli, rho, points)
+        return latency_series(sli, rho, points, by)
     return ratio_series(sli, rho, points, by)
 
 
-def quantile_series(
-    kind: m.QuantileAlert, high: bool, threshold: Decimal, points: int, by: tuple[str, ...]
-) -> list[Series]:
-    """All observations in one bucket: strictly above the threshold (high) or at/under it."""
-    bounds = list(kind.buckets)
-    if high:
-        lower = next(b for b in bounds if b >= threshold)
-        index = bounds.index(lower) + 1
-        upper = bounds[index] if index < len(bounds) else Decimal("Infinity")
-    else:
-        under = [b for b in bounds if b <= threshold]
-        if not under:
-            raise ValueError("no bucket at or under the threshold")
-        upper = under[-1]
+def quantile_buckets(kind: m.QuantileAlert) -> list[tuple[Decimal, Decimal]]:
+    """(upper bound, what histogram_quantile reads) when every observation is in that
+    bucket: lower + (upper - lower) x q, interpolated as Prometheus does (the first bucket
+    starts at 0; in the +Inf bucket it reads the highest finite bound)."""
+    out = []
+    lower = Decimal(0)
+    for upper in kind.buckets:
+        out.append((upper, lower + (upper - lower) * kind.quantile))
+        lower = upper
+    out.append((Decimal("Infinity"), lower))
+    return out
+
+
+def quantile_series(kind: m.QuantileAlert, upper: Decimal, points: int, by: tuple[str, ...]) -> list[Series]:
+    """Every observation in the bucket that ends at `upper`."""
     return histogram_series(kind.histogram, kind.buckets, {upper: TOTAL_PER_MINUTE}, points, by)
 
 

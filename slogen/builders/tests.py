@@ -232,7 +232,7 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
         tests.append(
             _level_test(
                 alert,
-                f"{level.severity}: {_describe(alert, quiet_value)} (just past its threshold) does not fire it",
+                f"{level.severity}: {_describe(alert, quiet_value)} (just short of its threshold) does not fire it",
                 quiet_value,
                 settle,
             )
@@ -256,7 +256,9 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
 def _describe(alert: m.ThresholdAlert, value: Decimal) -> str:
     kind = alert.kind
     if isinstance(kind, m.QuantileAlert):
-        return "every observation " + ("above" if value > 0 else "at or under") + " the threshold"
+        upper = _quantile_upper(kind, value)
+        where = f"up to {fmt(upper)}s" if upper.is_finite() else "above the last bound"
+        return f"every observation in the bucket {where} (p{fmt(kind.quantile * 100)} reads {fmt(value)}s)"
     if isinstance(kind, m.RatioAlert):
         word = "success" if kind.measure == "good" else "error"
         return f"a steady {word} ratio of {fmt_percent(value)}"
@@ -267,8 +269,8 @@ def _describe(alert: m.ThresholdAlert, value: Decimal) -> str:
 
 def _probe_values(alert: m.ThresholdAlert, level: m.Level) -> tuple[Decimal, Decimal]:
     """A value that fires the level and one just past its threshold that does not."""
-    if isinstance(alert.kind, m.QuantileAlert):  # +1: all above the threshold, -1: all at or under
-        return (Decimal(1), Decimal(-1)) if level.op in (">", ">=") else (Decimal(-1), Decimal(1))
+    if isinstance(alert.kind, m.QuantileAlert):
+        return _quantile_probes(alert.kind, level)
     v = level.value
     exact = isinstance(alert.kind, m.GaugeAlert)  # no rate(): exact comparisons hold
     up = v * Decimal("1.05") if v else Decimal("0.01")
@@ -292,7 +294,10 @@ def _probe_values(alert: m.ThresholdAlert, level: m.Level) -> tuple[Decimal, Dec
 def _healthy_value(alert: m.ThresholdAlert) -> Decimal:
     """A value that no level fires on: the far side of every threshold."""
     if isinstance(alert.kind, m.QuantileAlert):
-        return Decimal(-1) if alert.levels[0].op in (">", ">=") else Decimal(1)
+        calm = [v for _, v in sx.quantile_buckets(alert.kind) if not any(_CMP[lv.op](v, lv.value) for lv in alert.levels)]
+        if not calm:
+            raise ValueError("every bucket of the histogram fires one of its levels: no healthy latency to test")
+        return calm[0]
     highs = [lv.value for lv in alert.levels if lv.op in (">", ">=")]
     lows = [lv.value for lv in alert.levels if lv.op in ("<", "<=")]
     low_bound = max(lows) if lows else Decimal(0)
@@ -317,11 +322,25 @@ def _level_test(alert: m.ThresholdAlert, name: str, value: Decimal, eval_ms: int
 def _fires(alert: m.ThresholdAlert, level: m.Level, value: Decimal, eval_ms: int) -> bool:
     """Whether `level` is firing at eval_ms for a value held since the start. The condition
     is first true at about 1m (two samples); it then needs `for` to pass."""
-    if isinstance(alert.kind, m.QuantileAlert):
-        holds = (value > 0) == (level.op in (">", ">="))
-    else:
-        holds = _CMP[level.op](value, level.value)
-    return holds and eval_ms >= level.for_ms + 3 * MINUTE
+    return _CMP[level.op](value, level.value) and eval_ms >= level.for_ms + 3 * MINUTE
+
+
+def _quantile_probes(kind: m.QuantileAlert, level: m.Level) -> tuple[Decimal, Decimal]:
+    """The latencies histogram_quantile reads, bucket by bucket, nearest to the level's
+    threshold on either side: one fires it, one does not. Each level gets its own (the
+    first level's probes would fire a stricter second level). Readings within a millionth
+    of the threshold are left out: Prometheus computes them in floating point."""
+    margin = abs(level.value) * Decimal("1e-6")
+    readings = [v for _, v in sx.quantile_buckets(kind) if abs(v - level.value) > margin]
+    fire = [v for v in readings if _CMP[level.op](v, level.value)]
+    quiet = [v for v in readings if not _CMP[level.op](v, level.value)]
+    if not fire or not quiet:
+        raise ValueError(f"no bucket of the histogram reads on both sides of {fmt(level.value)}s")
+    return min(fire, key=lambda v: abs(v - level.value)), min(quiet, key=lambda v: abs(v - level.value))
+
+
+def _quantile_upper(kind: m.QuantileAlert, reading: Decimal) -> Decimal:
+    return next(upper for upper, value in sx.quantile_buckets(kind) if value == reading)
 
 
 def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
@@ -370,8 +389,7 @@ def _threshold_series(alert: m.ThresholdAlert, value: Decimal, points: int) -> l
         bad_ratio = 1 - value if kind.measure == "good" else value
         return sx.events_series(kind.sli, bad_ratio, points, alert.by)
     if isinstance(kind, m.QuantileAlert):
-        threshold = alert.levels[0].value
-        return sx.quantile_series(kind, value > 0, threshold, points, alert.by)
+        return sx.quantile_series(kind, _quantile_upper(kind, value), points, alert.by)
     assert isinstance(kind, m.GaugeAlert)
     labels = {label: sx.GROUP_VALUE for label in alert.by} | _gauge_labels(kind)
     if kind.capacity is None:
