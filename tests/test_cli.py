@@ -34,8 +34,8 @@ def test_validate_fails_with_exit_1_when_promtool_rejects_a_test(promtool: str, 
     result = slogen("validate", "--spec", "slo", cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == "promtool check rules: passed (5 files)"
-    assert lines[1] == "promtool test rules: FAILED (1 of 5 files)"
+    assert lines[0] == "promtool check rules: passed (7 files)"
+    assert lines[1] == "promtool test rules: FAILED (1 of 7 files)"
     line = 1 + spec.read_text().splitlines().index("  stuck:")
     assert (
         lines[2] == f"  slo/checkout.yaml:{line}: checkout/stuck: out/prometheus/tests/checkout.stuck.test.yaml: failed"

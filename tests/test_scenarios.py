@@ -196,3 +196,22 @@ def test_latency_buckets_match_prometheus_3_le_labels(promtool: str, tmp_path: P
             [promtool, "test", "rules", "le.test.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, f"le={le_one}: " + result.stdout + result.stderr
+
+
+def test_a_cache_that_only_misses_alerts_on_its_hit_rate(promtool: str, tmp_path: Path) -> None:
+    """`by: [cache]` over hits and misses: a cache with no hit series at all (every lookup
+    a miss) still has a hit rate, 0%, and alerts; the healthy cache beside it does not."""
+    api = 'job="api"'
+    series = [
+        {"series": f'cache_miss_total{{{api}, cache="project_list"}}', "values": "0+100x40"},
+        {"series": f'cache_hit_total{{{api}, cache="job_read"}}', "values": "0+90x40"},
+        {"series": f'cache_miss_total{{{api}, cache="job_read"}}', "values": "0+10x40"},
+    ]
+    labels = '{__name__="ALERTS", alertname="HitRate", alertstate="firing", cache="project_list", owner="platform", service="cache", severity="warning", slo="hit-rate"}'
+    expr = 'ALERTS{alertname="HitRate", alertstate="firing"}'
+    test = {
+        "interval": "1m",
+        "input_series": series,
+        "promql_expr_test": [{"expr": expr, "eval_time": "30m", "exp_samples": [{"labels": labels, "value": 1}]}],
+    }
+    run_promtool(promtool, tmp_path, ["cache.hit-rate.yaml"], test)

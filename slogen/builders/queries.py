@@ -42,25 +42,28 @@ def rate_over(selector: Selector, window: str, extra: tuple[Matcher, ...] = (), 
 def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
     """(bad events per second, all events per second) over one window, from raw series."""
 
-    # Series of bad events often exist only after the first failure: count them as 0
-    # until then, so that the error ratio is 0 and not missing. Only without `by`, where
-    # a label-less 0 can stand in for a label-less sum.
-    def zero(expr: str) -> str:
-        return expr if by else f"({expr} or vector(0))"
+    # Series of bad (or good) events often exist only after the first one: count them as
+    # 0 until then, so that the error ratio is 0 (or 1) and not missing. Without `by`, a
+    # label-less 0 stands in; with `by`, a 0 for each group the other series has (a cache
+    # that only misses must still alert on its hit rate).
+    def zero(expr: str, other: str) -> str:
+        return f"({expr} or 0 * {other})" if by else f"({expr} or vector(0))"
 
     if isinstance(sli, m.LatencySLI):
         hist = bucket(sli.histogram)
         total = rate(hist, window_ms, (INF,), by)
         good = rate(hist, window_ms, (le_matcher(sli.threshold),), by)
-        return f"{total} - {zero(good)}", total
+        return f"{total} - {zero(good, total)}", total
     if sli.bad is not None and sli.total is not None:
-        return zero(rate(sli.bad, window_ms, by=by)), rate(sli.total, window_ms, by=by)
+        total = rate(sli.total, window_ms, by=by)
+        return zero(rate(sli.bad, window_ms, by=by), total), total
     if sli.good is not None and sli.total is not None:
         total = rate(sli.total, window_ms, by=by)
-        return f"{total} - {zero(rate(sli.good, window_ms, by=by))}", total
+        return f"{total} - {zero(rate(sli.good, window_ms, by=by), total)}", total
     assert sli.good is not None and sli.bad is not None
-    bad = zero(rate(sli.bad, window_ms, by=by))
-    return bad, f"{zero(rate(sli.good, window_ms, by=by))} + {bad}"
+    good, bad = rate(sli.good, window_ms, by=by), rate(sli.bad, window_ms, by=by)
+    bad_or_zero = zero(bad, good)
+    return bad_or_zero, f"{zero(good, bad)} + {bad_or_zero}"
 
 
 def recorded(name: str, slo: m.SLO) -> str:
