@@ -321,14 +321,17 @@ def init(directory: Path, force: bool) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except OSError as err:
         click.echo(f"slogen: cannot write {directory}: {err.strerror or err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_DIFF)  # the system refused, as for generate: not bad input
     for path in written:
         click.echo(f"wrote {path}")
     service = next(path for path in written if path.name not in ("alerting.yaml", "slogen.yaml"))
+    # Beside the specs, as `slo` and `out` are: a bare `out` would be the current folder's.
+    out = directory.parent / "out"
     spec = "" if directory == Path("slo") else f" --spec {directory}"
+    target = "" if directory == Path("slo") else f" --out {out}"
     click.echo(
         f"next: rename {service} after your service and edit the files (each field is commented), then\n"
-        f"  slogen generate{spec}   compiles them into out/\n"
+        f"  slogen generate{spec}{target}   compiles them into {out}/\n"
         f"  slogen validate{spec}   proves the output with promtool and amtool"
     )
 

@@ -33,7 +33,7 @@ def parse_duration(text: str) -> int:
     """`1h30m` -> 5400000 (milliseconds). Raises ValueError with a readable message."""
     match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match or not text.strip():
-        raise ValueError(f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d)")
+        raise ValueError(f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d){_fraction_hint(text)}")
     total = sum(int(g) * ms for g, (_, ms) in zip(match.groups(), _UNITS_MS, strict=True) if g)
     if total <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")
@@ -81,7 +81,20 @@ def parse_number(value: object) -> Decimal:
     try:
         return Decimal(parse_duration(text)) / 1000
     except ValueError:
-        raise ValueError(f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}") from None
+        raise ValueError(
+            f"expected a number, a percentage (5%) or a duration (250ms), got {value!r}{_fraction_hint(text)}"
+        ) from None
+
+
+def _fraction_hint(text: object) -> str:
+    """`2.5s`: Prometheus durations are whole numbers of a unit; say which to write."""
+    match = re.fullmatch(r"(\d+\.\d+)(ms|s|m|h|d|w|y)", str(text).strip())
+    if not match:
+        return ""
+    ms = Decimal(match.group(1)) * dict(_UNITS_MS)[match.group(2)]
+    if ms != ms.to_integral_value() or ms <= 0:
+        return ": durations are whole numbers of a unit"
+    return f": durations are whole numbers of a unit, so write {format_duration(int(ms))}"
 
 
 def _finite(number: Decimal, written: object) -> Decimal:

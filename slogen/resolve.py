@@ -22,6 +22,7 @@ from .tiers import plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 MIN_ALERT_WINDOW_MS = 60_000
+MAX_ALERT_WINDOW_MS = 86_400_000
 
 
 def resolve(docs: list[Document]) -> m.Model:
@@ -288,6 +289,15 @@ class _Resolver:
                     ("window",),
                     f"an alert window must be at least 1m, got {alert.window}: a rate needs two scrapes inside "
                     "the window (scrapes are 15s to 1m apart), so a shorter window can never fire",
+                )
+            )
+        if parse_duration(alert.window) > MAX_ALERT_WINDOW_MS and not isinstance(kind, m.RawAlert):
+            found.append(
+                (
+                    ("window",),
+                    f"an alert window may be at most 1d, got {alert.window}: a threshold alert reads every raw "
+                    "sample of its window at each evaluation (and its generated test ran out of samples); "
+                    "for a longer view, declare an SLO, whose windows up to its period read recorded series",
                 )
             )
         name = c.threshold_alert_name(str(path[-1]))

@@ -111,6 +111,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
+def _unique(items: list[Any]) -> list[Any]:
+    """A name listed twice is a mistake (a route listing `warning` twice was generated as two
+    routes to the same receiver, and amtool's route test then failed)."""
+    seen: list[Any] = []
+    for item in items:
+        if item in seen:
+            raise ValueError(f"{item!r} is listed twice: give each once")
+        seen.append(item)
+    return items
+
+
+Unique = AfterValidator(_unique)
+
+
 def _problem_of(check: Any) -> Any:
     def validate(value: str) -> str:
         problem = check(value)
@@ -229,7 +243,7 @@ class Alert(Strict):
     runbook: str | None = None
     labels: Labels = {}
     window: Duration = "5m"
-    by: list[LabelName] = []
+    by: Annotated[list[LabelName], Unique] = []
     critical: Level | None = None
     warning: Level | None = None
     # ratio of events over `window`: an SLO's SLI, or counters given here
@@ -406,7 +420,7 @@ class Receiver(Strict):
 
 
 class Timing(Strict):
-    group_by: list[LabelName] | None = None
+    group_by: Annotated[list[LabelName], Unique] | None = None
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
@@ -415,11 +429,11 @@ class Timing(Strict):
 class Route(Timing):
     """Alerts of these severities (and labels) go to these receivers."""
 
-    severity: list[Literal["critical", "warning"]] = Field(min_length=1)
+    severity: Annotated[list[Literal["critical", "warning"]], Unique] = Field(min_length=1)
     match: dict[LabelName, LabelValue] = {}
-    receivers: list[Id] = Field(min_length=1)
-    mute_time_intervals: list[Id] = []
-    active_time_intervals: list[Id] = []
+    receivers: Annotated[list[Id], Unique] = Field(min_length=1)
+    mute_time_intervals: Annotated[list[Id], Unique] = []
+    active_time_intervals: Annotated[list[Id], Unique] = []
 
 
 class Summary(Timing):
@@ -544,8 +558,8 @@ class RoutingFile(Strict):
 class ServiceRouting(Strict):
     """A service's own receivers per severity, in place of the default routes."""
 
-    critical: list[Id] = []
-    warning: list[Id] = []
+    critical: Annotated[list[Id], Unique] = []
+    warning: Annotated[list[Id], Unique] = []
 
 
 RawSLI.model_rebuild()

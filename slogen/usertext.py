@@ -31,6 +31,8 @@ def text_problem(value: str) -> str | None:
     """Why this string may not appear in a spec, or None."""
     if len(value) > MAX_TEXT:
         return f"a text may be at most {MAX_TEXT} characters, got {len(value)}"
+    if re.search(r"\{\{\s*\.window\s*\}\}", value):
+        return "Sloth's {{.window}} placeholder: slogen's is $window (rate(x[$window]))"
     if "{{" in value:
         return (
             "template braces {{ are not allowed: Prometheus and Alertmanager run this text as a template, "

@@ -122,3 +122,5 @@ def test_init_into_another_folder_says_how_to_use_it(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert snapshot(tmp_path / "teams/payments/slo") == starter_files()
     assert "  slogen validate --spec teams/payments/slo   proves the output" in result.stdout
+    # beside the specs, not the current folder's out/ (which may be another team's)
+    assert "  slogen generate --spec teams/payments/slo --out teams/payments/out   compiles" in result.stdout
