@@ -529,10 +529,6 @@ class Smtp(_NoSecrets):
     require_tls: bool = True
 
 
-class Links(Strict):
-    grafana_url: PlainText | None = None  # base of dashboard links in notifications
-
-
 class RoutingFile(Strict):
     """`slo/alerting.yaml`: receivers, routes and the daily summary."""
 

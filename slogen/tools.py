@@ -69,12 +69,6 @@ def failing_files(tool: str, command: list[str], files: list[str], cwd: Path) ->
     return dict(sorted(failures.items()))
 
 
-def promtool_check_rules(files: list[Path], cwd: Path | None = None) -> str:
-    if not files:
-        return ""
-    return check("promtool", ["check", "rules", *map(str, files)], "promtool check rules", cwd)
-
-
 def amtool_route_test(config: str, labels: dict[str, str], receivers: list[str], cwd: Path) -> str | None:
     """None when the labels reach exactly these receivers, else amtool's answer."""
     args = [f"--config.file={config}", f"--verify.receivers={','.join(receivers)}"]

@@ -22,6 +22,7 @@ import errno
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -68,6 +69,8 @@ def replace(tree: Tree, out_dir: Path, owned: Iterable[str]) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         staged = fresh_dir(out.parent, f".{out.name}.new-")
         try:
+            if out.is_dir():
+                _take_identity(out, staged)
             write_tree(tree, staged)
             if swap_folder(staged, out):
                 return
@@ -80,6 +83,18 @@ def replace(tree: Tree, out_dir: Path, owned: Iterable[str]) -> None:
         swap_files(staged, out, owned, tree)
     finally:
         shutil.rmtree(staged, ignore_errors=True)
+
+
+def _take_identity(old: Path, new: Path) -> None:
+    """The new out/ keeps the old one's mode and group (a shared folder, setgid, stays
+    shared). Set before writing: files and folders made inside then get that group as they
+    would inside the old out/."""
+    st = old.stat()
+    try:
+        os.chown(new, -1, st.st_gid)
+        os.chmod(new, stat.S_IMODE(st.st_mode))
+    except PermissionError:
+        pass  # a group we are not in: keep the umask's defaults
 
 
 def _folder_swappable(out: Path) -> bool:

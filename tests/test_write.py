@@ -6,9 +6,11 @@ refused and left alone, and so is an --out that holds or sits in the specs."""
 from __future__ import annotations
 
 import errno
+import grp
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -341,3 +343,20 @@ def test_a_missing_spec_folder_under_out_dot_is_reported_as_missing(tmp_path: Pa
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == "nowhere: spec folder not found"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_shared_out_folder_keeps_its_mode_and_group_across_generate(tmp_path: Path) -> None:
+    """A team's out/ made group-shared (setgid, group-writable) stayed 0755 and the
+    user's group after the folder swap."""
+    out = tmp_path / "out"
+    _generate(SPEC, out)
+    # another group than ours where we may give one (root, as CI runs); else our own
+    group = grp.getgrnam("daemon").gr_gid if os.geteuid() == 0 else os.getegid()
+    os.chown(out, -1, group)
+    os.chmod(out, 0o2770)
+    spec = _copy_spec(tmp_path / "slo")
+    (spec / "web.yaml").write_text((spec / "web.yaml").read_text().replace("99.5%", "99.7%"))
+    _generate(spec, out)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o2770 and out.stat().st_gid == group
+    rules = next((out / "prometheus/rules").iterdir())
+    assert rules.stat().st_gid == group, "files inside get the shared group, as in the old out/"
