@@ -58,6 +58,9 @@ def _to_minutes(ms: Decimal) -> int:
     return max(MINUTE_MS, int((ms / MINUTE_MS).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * MINUTE_MS)
 
 
+COVERED_BY_PAGE = "redundant: the page over the same windows"
+
+
 def plan_tiers(objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts) -> TierPlan:
     """The tiers to generate, those not generated (and why), and the warnings to print.
 
@@ -113,6 +116,15 @@ def _without_redundant(tiers: list[m.BurnRateTier]) -> tuple[list[m.BurnRateTier
         for t in tiers
         if first[(t.severity, t.long_ms, t.short_ms)] is not t
     ]
+    # Under 6h, a ticket can land on a page's windows at a factor no lower: it could only
+    # fire while that page fires, and the page inhibits it.
+    for t in [t for t in kept if t.severity == c.SEVERITY_WARNING]:
+        page = first.get((c.SEVERITY_CRITICAL, t.long_ms, t.short_ms))
+        if page is not None and page in kept and page.factor <= t.factor:
+            kept.remove(t)
+            dropped.append(
+                m.DroppedTier(t, f"{COVERED_BY_PAGE} at {fmt(page.factor)}x fires first")
+            )
     return kept, dropped
 
 
@@ -134,6 +146,8 @@ def _warnings(
     for severity, kind in KIND.items():
         if not getattr(enabled, kind) or any(t.severity == severity for t in kept):
             continue
+        if any(d.tier.severity == severity and d.reason.startswith(COVERED_BY_PAGE) for d in dropped):
+            continue  # the page watches these windows: nothing is lost, nothing to turn off
         for d in (d for d in dropped if d.tier.severity == severity):
             t = d.tier
             out.append(

@@ -144,4 +144,4 @@ def test_the_readmes_table_of_windows_and_factors_is_what_slogen_generates() -> 
             expected = ", ".join(
                 f"{format_duration(t.long_ms)}/{format_duration(t.short_ms)} {t.factor}×" for t in tiers
             )
-            assert text == expected, period
+            assert text == (expected or "none (the page over the same windows fires first)"), period
