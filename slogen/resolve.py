@@ -253,7 +253,7 @@ class _Resolver:
             op_name = next(n for n in _OPS if getattr(level, n) is not None)
             written = getattr(level, op_name)
             value = parse_number(written)
-            problem = _level_problem(kind, value)
+            problem = _level_problem(kind, _OPS[op_name], value)
             if problem:
                 hint = s.percent_hint(written) if _is_ratio(kind) else ""
                 self.problems.append(doc.problem((*path, severity, op_name), problem + hint))
@@ -393,9 +393,12 @@ def _is_ratio(kind: m.AlertKind) -> bool:
     return isinstance(kind, m.RatioAlert) or (isinstance(kind, m.GaugeAlert) and kind.capacity is not None)
 
 
-def _level_problem(kind: m.AlertKind, value: Decimal) -> str | None:
+def _level_problem(kind: m.AlertKind, op: str, value: Decimal) -> str | None:
     if _is_ratio(kind) and not 0 <= value <= 1:
         return f"a ratio threshold must be between 0% and 100%, got {fmt_percent(value)}"
+    if _is_ratio(kind) and ((op == ">" and value == 1) or (op == "<" and value == 0)):
+        bound, instead = ("above 100%", "at_least: 100%") if op == ">" else ("below 0%", "at_most: 0%")
+        return f"can never fire: a ratio is never {bound} ({instead} can)"
     if isinstance(kind, m.QuantileAlert):
         if value <= 0:
             return "a latency threshold must be positive"
