@@ -154,7 +154,10 @@ def generate(spec: Path, out: Path, templates: Path, check: bool) -> None:
             sys.exit(EXIT_DIFF)
         click.echo(f"{out} is up to date ({len(outcome.tree)} files)")
         return
-    click.echo(f"wrote {out}: {len(outcome.tree)} files, {len(outcome.changed)} changed")
+    if outcome.changed:
+        click.echo(f"wrote {out}: {len(outcome.tree)} files, {len(outcome.changed)} changed")
+    else:
+        click.echo(f"{out} is up to date ({len(outcome.tree)} files); nothing was written")
 
 
 @main.command()

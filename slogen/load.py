@@ -276,7 +276,8 @@ def read_file(path: Path, display: str) -> Document:
 def spec_files(spec_dir: Path) -> list[Path]:
     """Every *.yaml / *.yml under the spec folder, sorted so that output order is stable."""
     if not spec_dir.is_dir():
-        raise SpecError([Problem(str(spec_dir), 0, "", "spec folder not found")])
+        what = "is a file: --spec takes the folder of spec files" if spec_dir.is_file() else "spec folder not found"
+        raise SpecError([Problem(str(spec_dir), 0, "", what)])
     files = sorted(p for p in spec_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
         raise SpecError([Problem(str(spec_dir), 0, "", "no *.yaml spec files in this folder")])

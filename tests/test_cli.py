@@ -211,3 +211,24 @@ def test_python_dash_m_slogen_runs_the_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "slogen", "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Usage: slogen [OPTIONS] COMMAND")
+
+
+def test_explain_of_a_service_and_a_slash_names_the_ids_instead_of_explaining_all() -> None:
+    result = slogen("explain", "api/")
+    assert result.returncode == 2
+    assert result.stderr.startswith("slogen: name an SLO or alert after api/ (known: availability, ")
+
+
+def test_a_spec_file_given_as_the_spec_folder_is_named_a_file(tmp_path: Path) -> None:
+    (tmp_path / "api.yaml").write_text("version: 1\n")
+    result = slogen("generate", "--spec", "api.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "api.yaml: is a file: --spec takes the folder of spec files"
+
+
+def test_generate_says_when_nothing_changed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert slogen("generate", "--out", str(out)).returncode == 0
+    again = slogen("generate", "--out", str(out))
+    assert again.returncode == 0
+    assert again.stdout.startswith(f"{out} is up to date (") and again.stdout.rstrip().endswith("nothing was written")

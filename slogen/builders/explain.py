@@ -19,6 +19,8 @@ def explain(model: m.Model, target: str) -> str:
     if service is None:
         raise KeyError(f"no service {service_name!r} (known: {', '.join(s.name for s in model.services)})")
     items: list[m.SLO | m.ThresholdAlert] = [*service.slos, *service.alerts]
+    if target.endswith("/"):
+        raise KeyError(f"name an SLO or alert after {service_name}/ (known: {', '.join(i.id for i in items)})")
     chosen = [i for i in items if i.id == item_id] if item_id else items
     if not chosen:
         raise KeyError(f"no SLO or alert {item_id!r} in {service_name} (known: {', '.join(i.id for i in items)})")
@@ -103,9 +105,9 @@ def explain_slo(slo: m.SLO) -> str:
     lines = head + _indent(table(headers, rows) if rows else "(none)")
     for dropped in slo.dropped:
         t = dropped.tier
-        lines.append(
-            f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
-        )
+        line = f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
+        if line not in lines:  # two tiers on the same floors read alike: say it once
+            lines.append(line)
     watched = " or ".join(s.render() for s in absent_selectors(slo))
     if watched:
         lines.append(f"  {c.ALERT_ABSENT} (warning) after {c.ABSENT_FOR} without {watched}")
