@@ -164,6 +164,16 @@ def _nodes(expr: promql_parser.Expr) -> list[object]:
     return nodes
 
 
+def grouping_labels(text: str) -> list[str]:
+    """The labels of every `by (...)` clause of an expression, in order, once each."""
+    out: list[str] = []
+    for node in _nodes(promql_parser.parse(text)):
+        modifier = getattr(node, "modifier", None) if isinstance(node, promql_parser.AggregateExpr) else None
+        if modifier is not None and str(modifier.type).endswith("By"):
+            out += [label for label in modifier.labels if label not in out]
+    return out
+
+
 def _selectors_of(expr: promql_parser.Expr) -> list[Selector]:
     out: list[Selector] = []
     for node in _nodes(expr):

@@ -159,6 +159,12 @@ class _Resolver:
         sli = self.sli(doc, path, slo)
         if sli is None:
             return None
+        grouped = (
+            checks.raw_grouping(sli.error_ratio, {**spec.labels, **slo.labels}) if isinstance(sli, m.RawSLI) else None
+        )
+        if grouped:
+            self.problems.append(doc.problem((*path, "raw", "error_ratio"), grouped))
+            return None
         objective = parse_ratio(slo.objective)
         period_ms = parse_duration(slo.window)
         if period_ms < 3_600_000:
@@ -300,6 +306,8 @@ class _Resolver:
                     "for a longer view, declare an SLO, whose windows up to its period read recorded series",
                 )
             )
+        if isinstance(kind, m.RawAlert):
+            found.append((("expr",), checks.raw_grouping(kind.expr, {**spec.labels, **alert.labels})))
         name = c.threshold_alert_name(str(path[-1]))
         if name in (c.ALERT_BURN_RATE, c.ALERT_ABSENT):
             found.append(((), f"this alert would be named {name}, the name of slogen's own alert"))

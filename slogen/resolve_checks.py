@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from . import conventions as c
 from . import model as m
-from .promql import Selector
+from .promql import Selector, grouping_labels
 from .quantity import fmt, fmt_percent
 
 # Labels slogen itself puts on every alert: grouping by one of them gives every group
@@ -34,6 +34,21 @@ def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str 
         f"cannot group by {label!r}: {source}, so every group would get the same labels and Prometheus "
         "would fail the rule (vector contains metrics with the same labelset after applying alert labels); "
         "leave it out of by"
+    )
+
+
+def raw_grouping(expr: str, spec_labels: Iterable[str]) -> str | None:
+    """A raw expression that keeps a label slogen sets (`sum by (slo) (...)`): every group
+    gets the same labels once slogen's are applied, and Prometheus fails the rule."""
+    kept = [
+        label for label in grouping_labels(expr.replace("$window", "5m")) if label in (*SET_BY_SLOGEN, *spec_labels)
+    ]
+    if not kept:
+        return None
+    return (
+        f"the expression groups by {', '.join(kept)}, which slogen (or the spec's labels) sets on every series "
+        "of this rule: two groups would get the same labels and Prometheus would fail the rule (vector "
+        "contains metrics with the same labelset after applying rule labels); leave it out of by (...)"
     )
 
 
