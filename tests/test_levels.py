@@ -88,6 +88,8 @@ def backfill_rules(
     path = work / "backfill-rules.yaml"
     path.write_text(yaml.safe_dump({"groups": list(groups.values())}, sort_keys=False))
     out = work / f"{name}-blocks"
+    interval = max(parse_duration(g.get("interval", "1m")) // 1000 for g in groups.values())
+    start, end = within_whole_chunks(start, end, interval)
     _promtool_rules(url, path, start, end, out, BLOCK_HOURS)
     # promtool 2.42 loses an evaluation that falls in the last second before one of its
     # block boundaries (it cuts each block's query at a whole second and starts the next
@@ -100,6 +102,24 @@ def backfill_rules(
             hours *= 3
         _promtool_rules(url, path, boundary - MINUTE, min(boundary + MINUTE, end), out, hours)
     return out
+
+
+def within_whole_chunks(start: int, end: int, interval: int) -> tuple[int, int]:
+    """promtool 2.42 cuts a rule backfill into one range query per block; when a piece at
+    either end of the range is shorter than the group's interval, its first aligned
+    evaluation falls after its end, the query fails, and promtool silently writes nothing
+    for that whole group (seen for 30m groups whose history began 13 minutes before a
+    boundary: the test then failed for half an hour in every 162). Trim such a piece: a
+    head shorter than one interval holds no evaluation worth having, and a tail shorter
+    than one interval loses at most that interval's last evaluation."""
+    step = BLOCK_HOURS * HOUR
+    head = start // step * step + step
+    if head - start < interval:
+        start = head
+    tail = end // step * step
+    if end - tail < interval:
+        end = tail - 1
+    return start, end
 
 
 def _promtool_rules(url: str, rules: Path, start: int, end: int, out: Path, block_hours: int) -> None:
