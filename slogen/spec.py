@@ -397,8 +397,15 @@ class Email(_NoSecrets):
     send_resolved: bool = False
 
 
+def _http_url(value: str) -> str:
+    """Alertmanager parses it as a URL: a space or another scheme fails check-config."""
+    if not re.fullmatch(r"https?://[^\s/]+\S*", value):
+        raise ValueError(f"must be an http(s) URL with no spaces, such as http://deployer:8080/rollback, got {value!r}")
+    return value
+
+
 class Webhook(_NoSecrets):
-    url: PlainText
+    url: Annotated[PlainText, AfterValidator(_http_url)]
     send_resolved: bool = True
     max_alerts: int = Field(default=0, ge=0, le=1_000_000)
 
