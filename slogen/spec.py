@@ -214,6 +214,14 @@ class SLO(Strict):
         return self
 
 
+def _at_most_a_day(value: str) -> str:
+    """A condition that must hold for days is an SLO's job; and the generated test steps
+    through the whole `for` a minute at a time (the fuzzer's `for: 7d` took minutes)."""
+    if parse_duration(value) > 86_400_000:
+        raise ValueError(f"at most 1d, got {value}: for a condition over days, declare an SLO (its ticket tiers watch 1d and 3d)")
+    return value
+
+
 class Level(Strict):
     """One severity of a threshold alert: a comparison and how long it must hold."""
 
@@ -221,7 +229,7 @@ class Level(Strict):
     below: Number | None = None
     at_least: Number | None = None
     at_most: Number | None = None
-    for_: Duration | None = Field(default=None, alias="for")
+    for_: Annotated[Duration, AfterValidator(_at_most_a_day)] | None = Field(default=None, alias="for")
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Level:
