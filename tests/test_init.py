@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import yaml
@@ -13,6 +12,7 @@ import yaml
 from slogen.scaffold import starter_files
 
 from .conftest import slogen, snapshot
+from .test_alertmanager import routes
 
 STARTERS = ["alerting.yaml", "example.yaml", "slogen.yaml"]
 
@@ -50,14 +50,7 @@ def test_the_scaffold_pages_on_critical_posts_to_slack_and_mails_a_summary(tmp_p
     config = tmp_path / "out/alertmanager/alertmanager.yml"
 
     def receivers(**labels: str) -> list[str]:
-        args = [f"{k}={v}" for k, v in labels.items()]
-        result = subprocess.run(
-            [amtool, "config", "routes", "test", f"--config.file={config}", *args],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        return result.stdout.strip().split(",")
+        return routes(amtool, config, **labels)
 
     page = {"service": "example", "slo": "availability", "alertname": "SLOErrorBudgetBurn"}
     assert receivers(**page, severity="critical") == ["team-email", "pager", "team-slack"]
