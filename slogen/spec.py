@@ -108,7 +108,10 @@ Text = Annotated[str, AfterValidator(_label_value)]
 
 class Strict(BaseModel):
     # strict: YAML has types, so `true` is not the number 1 and "yes" is not a boolean.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+    # A docstring under a field is its description in `slogen schema` (editors show it).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, use_attribute_docstrings=True
+    )
 
 
 def _unique(items: list[Any]) -> list[Any]:
