@@ -143,15 +143,20 @@ class Series(Strict):
     notation (checked here: a typo is a spec problem, not a failing promtool test)."""
 
     series: Annotated[str, _problem_of(series_notation.series_problem)]
+    """A series as promtool reads it: `metric{label="value"}`."""
     values: Annotated[str, _problem_of(series_notation.values_problem)]
+    """Its samples in promtool's expanding notation, one a minute (`0+10x60`), at most 10,080."""
 
 
 class RatioSLI(Strict):
     """Counters: any two of bad, good and total events."""
 
     bad: SelectorText | None = None
+    """Failed events: a counter selector."""
     good: SelectorText | None = None
+    """Successful events: a counter selector."""
     total: SelectorText | None = None
+    """All events: a counter selector."""
 
     @model_validator(mode="after")
     def _two_of_three(self) -> RatioSLI:
@@ -168,15 +173,20 @@ class LatencySLI(Strict):
     """A classic histogram: the share of requests at or under a bucket boundary."""
 
     histogram: SelectorText
+    """The histogram's family (`x` or `x_bucket`), with matchers but no `le`."""
     buckets: list[Bucket] = Field(min_length=1)
+    """The bucket boundaries as exported, in seconds or durations (a last +Inf is dropped)."""
     threshold: Number
+    """A request is good at or under this boundary; must be one of the buckets."""
 
 
 class RawSLI(Strict):
     """An error-ratio expression with a `$window` placeholder, for what nothing else fits."""
 
     error_ratio: str
+    """A PromQL expression of the error ratio, with `$window` where the range goes (evaluated at 5m)."""
     test: RawSLITest
+    """Input series for the generated tests: erroring ones fire every alert, healthy ones none."""
 
     @model_validator(mode="after")
     def _parses(self) -> RawSLI:
@@ -188,26 +198,39 @@ class RawSLITest(Strict):
     """Input series for the generated tests: `erroring` must breach every alert, `healthy` none."""
 
     erroring: list[Series] = Field(min_length=1)
+    """Series, in promtool's notation, under which every burn-rate alert fires."""
     healthy: list[Series] = Field(min_length=1)
+    """Series under which no burn-rate alert fires."""
 
 
 class BurnRateAlerts(Strict):
     """Which multi-window multi-burn-rate alerts to generate."""
 
     page: bool = True
+    """Generate the page (critical) burn-rate tiers."""
     ticket: bool = True
+    """Generate the ticket (warning) burn-rate tiers."""
 
 
 class SLO(Strict):
     objective: Objective
+    """The share of good events to keep over `window`: 99.9% or 0.999, strictly between 0% and 100%."""
     window: Duration = "30d"
+    """The SLO's period (rolling), 1h to 365d; default 30d. Burn-rate windows scale with it."""
     description: Text | None = None
+    """What the SLO promises, for dashboards and alert texts."""
     runbook: str | None = None
+    """The runbook of this SLO's alerts; `#anchor` is appended to the service's runbook."""
     labels: Labels = {}
+    """Extra labels on this SLO's series and alerts."""
     ratio: RatioSLI | None = None
+    """SLI kind: counters of events, any two of bad, good and total."""
     latency: LatencySLI | None = None
+    """SLI kind: the share of requests at or under a bucket boundary of a classic histogram."""
     raw: RawSLI | None = None
+    """SLI kind: an error-ratio expression with `$window`, and test series to prove its alerts."""
     burn_rate_alerts: BurnRateAlerts = BurnRateAlerts()
+    """Which burn-rate alerts to generate: page (critical) and ticket (warning); both by default."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLO:
@@ -229,10 +252,15 @@ class Level(Strict):
     """One severity of a threshold alert: a comparison and how long it must hold."""
 
     above: Number | None = None
+    """Fires when the value is above this."""
     below: Number | None = None
+    """Fires when the value is below this."""
     at_least: Number | None = None
+    """Fires when the value is at or above this."""
     at_most: Number | None = None
+    """Fires when the value is at or below this."""
     for_: Annotated[Duration, AfterValidator(_at_most_a_day)] | None = Field(default=None, alias="for")
+    """How long the condition must hold before the alert fires (at most 1d)."""
 
     @model_validator(mode="after")
     def _one_comparison(self) -> Level:
@@ -244,33 +272,52 @@ class Level(Strict):
 
 class RawAlertTest(Strict):
     firing: list[Series] = Field(min_length=1)
+    """Series under which every level fires."""
     quiet: list[Series] = Field(min_length=1)
+    """Series under which no level fires."""
 
 
 class Alert(Strict):
     """A static threshold alert. Exactly one kind: ratio_of, ratio, quantile, gauge or expr."""
 
     description: Text | None = None
+    """What the alert means, for its texts."""
     runbook: str | None = None
+    """The alert's runbook; `#anchor` is appended to the service's runbook."""
     labels: Labels = {}
+    """Extra labels on this alert."""
     window: Duration = "5m"
+    """The range the value is computed over, 1m to 1d; default 5m (not used by gauge)."""
     by: Annotated[list[LabelName], Unique] = []
+    """One alert per value of these labels."""
     critical: Level | None = None
+    """The level that pages."""
     warning: Level | None = None
+    """The level that tickets."""
     # ratio of events over `window`: an SLO's SLI, or counters given here
     ratio_of: Id | None = None
+    """Kind: the error (or success) ratio of this SLO's SLI over `window`."""
     ratio: RatioSLI | None = None
+    """Kind: the error (or success) ratio of counters given here (any two of bad, good, total)."""
     measure: Literal["bad", "good"] = "bad"
+    """Compare the error ratio (`bad`, default) or the success ratio (`good`)."""
     # a quantile of a classic histogram
     quantile: float | None = Field(default=None, gt=0, lt=1, allow_inf_nan=False)
+    """Kind: this quantile (0 to 1) of a classic histogram over `window`."""
     histogram: SelectorText | None = None
+    """The histogram of a quantile alert."""
     buckets: Annotated[list[Bucket], Field(min_length=1)] | None = None
+    """The histogram's buckets, if no latency SLO of the service declares them."""
     # a gauge, optionally over its capacity
     gauge: SelectorText | None = None
+    """Kind: a gauge's value (optionally over `capacity`)."""
     capacity: SelectorText | None = None
+    """The gauge's capacity: the alert compares gauge / capacity (a capacity of 0 is skipped)."""
     # a raw PromQL expression
     expr: str | None = None
+    """Kind: a raw PromQL expression compared with the levels."""
     test: RawAlertTest | None = None
+    """For `expr` alerts: input series that fire every level and series that fire none."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Alert:
@@ -314,14 +361,23 @@ class ServiceFile(Strict):
     """One `slo/<service>.yaml`."""
 
     version: Literal[1]
+    """The spec format: 1."""
     service: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=32), AfterValidator(_service_name)]
+    """The service's name: a label value on every series and alert, and a file name."""
     owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)] | None = None
+    """The owning team: label `owner` on every series and alert; routes can match it."""
     description: Text | None = None
+    """What the service is, for dashboards and alert texts."""
     runbook: str | None = None
+    """The runbook of every alert of the service (its runbook_url); an SLO's or alert's `#anchor` is appended to it."""
     labels: Labels = {}
+    """Extra labels on every series and alert of the service."""
     slos: dict[Id, SLO] = {}
+    """Service level objectives by id: each gets recording rules, burn-rate alerts, tests and dashboard panels."""
     alerts: dict[Id, Alert] = {}
+    """Static threshold alerts by id (SLOs and alerts share one namespace of ids)."""
     routing: ServiceRouting | None = None
+    """This service's own receivers per severity, in place of the default routes of slo/alerting.yaml."""
 
 
 # --- routing: slo/alerting.yaml ----------------------------------------------------------
@@ -573,7 +629,9 @@ class ServiceRouting(Strict):
     """A service's own receivers per severity, in place of the default routes."""
 
     critical: Annotated[list[Id], Unique] = []
+    """Receivers of this service's critical alerts."""
     warning: Annotated[list[Id], Unique] = []
+    """Receivers of this service's warning alerts."""
 
 
 RawSLI.model_rebuild()

@@ -80,6 +80,19 @@ def test_schema_is_json_schema_for_the_spec() -> None:
     assert "SLO" in schema["$defs"] and "for" in schema["$defs"]["Level"]["properties"]
 
 
+def test_every_field_of_a_service_file_is_described_in_the_schema() -> None:
+    """Editors show these descriptions while a spec is written (issue 10, item 7)."""
+    schema = json.loads(slogen("schema").stdout)
+    models = [("ServiceFile", schema), *schema["$defs"].items()]
+    undescribed = [
+        f"{name}.{prop}"
+        for name, model in models
+        for prop, field in model.get("properties", {}).items()
+        if not field.get("description")
+    ]
+    assert undescribed == []
+
+
 def test_explain_says_who_gets_each_alert_through_which_route() -> None:
     text = slogen("explain", "api/availability").stdout
     block = text[text.index("routing (slo/alerting.yaml):") :]
