@@ -251,3 +251,14 @@ def test_an_out_without_manifest_adopts_a_catalog_with_slogens_mark(tmp_path: Pa
     catalog.write_text("# our own notes\n")
     with pytest.raises(OutputRefused, match="docs/alerts.md: not written by slogen"):
         api.generate(options)
+
+
+def test_the_readmes_excerpt_is_the_plans_catalog() -> None:
+    from .conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    excerpt = re.search(r"```markdown\n(### api/availability.*?)```", readme, re.S)
+    assert excerpt is not None
+    catalog = CATALOG.read_text().splitlines()
+    lines = [line for line in excerpt.group(1).splitlines() if line]
+    assert len(lines) > 10 and all(line in catalog for line in lines)
