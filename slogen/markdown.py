@@ -36,7 +36,7 @@ def code(value: str, in_table: bool = False) -> str:
     one_line = " ".join(value.split("\n"))
     if in_table:
         one_line = one_line.replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", one_line)), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", one_line)), default=0) if "`" in one_line else 0
     fence = "`" * (longest + 1)
     pad = " " if one_line.startswith("`") or one_line.endswith("`") or not one_line.strip() else ""
     return f"{fence}{pad}{one_line}{pad}{fence}"

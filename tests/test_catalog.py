@@ -262,3 +262,22 @@ def test_the_readmes_excerpt_is_the_plans_catalog() -> None:
     catalog = CATALOG.read_text().splitlines()
     lines = [line for line in excerpt.group(1).splitlines() if line]
     assert len(lines) > 10 and all(line in catalog for line in lines)
+
+
+def test_a_severity_split_over_two_rules_gets_two_entries_each_with_its_own_tiers() -> None:
+    """Should the rules ever give a severity's tiers a rule each (a `for` per tier), each
+    entry shows the tiers its expression reads, under a heading of its own."""
+    from slogen.builders.catalog import build_catalog
+    from slogen.builders.rules import build_rule_files
+
+    model = api.load_model(api.Options(spec_dir=PLAN / "slo", templates=None))
+    files = build_rule_files(model)
+    rules = files[c.rules_file("api", "availability")]["groups"][0]["rules"]
+    page = next(i for i, r in enumerate(rules) if r.get("alert") and r["labels"]["severity"] == "critical")
+    fast, slow = rules[page]["expr"].split("\nor\n")
+    rules[page : page + 1] = [{**rules[page], "expr": fast}, {**rules[page], "expr": slow, "for": "2m"}]
+    text = build_catalog(model, files)
+    first = _sections(text)["api/availability: SLOErrorBudgetBurn critical"]  # the second one overwrites it
+    assert "| 6h | 30m | 6x | 0.6% | about 2m10s | 5% |" in first and "| 1h |" not in first
+    assert "fires after about 4m10s, 2m of which is the rule's `for`." in first
+    assert "(#apiavailability-sloerrorbudgetburn-critical)" in text and "(#apiavailability-sloerrorbudgetburn-critical-1)" in text

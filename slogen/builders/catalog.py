@@ -179,12 +179,22 @@ _BURN_RATE_COLUMNS = [
 ]
 
 
-def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
+def _tiers_of(entry: Entry, slo: m.SLO) -> list[m.BurnRateTier]:
+    """The tiers this burn-rate rule joins: those of its severity (or, when the severity
+    label's values differ from the tiers', the rules' order), narrowed to the tiers whose
+    two recorded windows its expression reads, should a severity's tiers be split."""
     matching = [t for t in slo.tiers if t.severity == entry.severity]
-    if not matching:  # severity values renamed by the spec: the rules follow the tiers' order
+    if not matching:
         kinds = list(dict.fromkeys(t.severity for t in slo.tiers))
         kind = kinds[entry.position] if entry.position < len(kinds) else ""
         matching = [t for t in slo.tiers if t.severity == kind]
+    expr = str(entry.rule["expr"])
+    read = [t for t in matching if all(f"{c.error_ratio(w)}{{" in expr for w in (t.long_ms, t.short_ms))]
+    return read or matching
+
+
+def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
+    matching = _tiers_of(entry, slo)
     period = format_duration(slo.period_ms)
     spends = ", or ".join(f"{fmt_percent(t.budget_share)} of it within {format_duration(t.long_ms)}" for t in matching)
     about = f" ({md.text(slo.description.rstrip('.'))})" if slo.description else ""
