@@ -228,22 +228,26 @@ def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
 def _threshold(entry: Entry, alert: m.ThresholdAlert) -> list[str]:
     matching = [lv for lv in alert.levels if lv.severity == entry.severity]
     level = matching[0] if matching else alert.levels[min(entry.position, len(alert.levels) - 1)]
-    what = describe_measure(alert)
-    gauge = isinstance(alert.kind, m.GaugeAlert)
-    window = "its current value" if gauge else format_duration(alert.window_ms)
+    raw = isinstance(alert.kind, m.RawAlert)
+    what = "the expression" if raw else describe_measure(alert)
+    # a gauge is compared as it is now, a raw expression over the windows it writes itself
+    windowless = raw or isinstance(alert.kind, m.GaugeAlert)
+    window = ("the expression's own" if raw else "its current value") if windowless else format_duration(alert.window_ms)
     per = f" per {md.text(', '.join(alert.by))}" if alert.by else ""
-    condition = f"{what} {_COMPARISON[level.op]} {format_threshold(alert, level.value)}"
+    threshold = format_threshold(alert, level.value)
     hold = _for_ms(entry)
     held = f" for {format_duration(hold)}" if hold else ""
     about = f"{md.text(alert.description.rstrip('.'))}. " if alert.description else ""
-    over = "" if gauge else f" over {window}"
+    over = "" if windowless else f" over {window}"
+    shown = md.code(alert.kind.expr) if isinstance(alert.kind, m.RawAlert) else md.text(what)
     return [
-        f"**What it means:** {about}For {md.text(alert.service)}{per}, {md.text(what)}{over} "
-        f"has been {_COMPARISON[level.op]} {md.text(format_threshold(alert, level.value))}{held}.",
+        f"**What it means:** {about}For {md.text(alert.service)}{per}, {shown}{over} "
+        f"has been {_COMPARISON[level.op]} {md.text(threshold)}{held}.",
         "",
         *_table(
             ["condition", "measured over", "for", "fires after (total outage)"],
-            [[condition, window, format_duration(hold) if hold else "none", _outage(alert, level, hold)]],
+            [[f"{what} {_COMPARISON[level.op]} {threshold}", window, format_duration(hold) if hold else "none",
+              _outage(alert, level, hold)]],
         ),
     ]
 
