@@ -281,3 +281,23 @@ def test_a_severity_split_over_two_rules_gets_two_entries_each_with_its_own_tier
     assert "| 6h | 30m | 6x | 0.6% | about 2m10s | 5% |" in first and "| 1h |" not in first
     assert "fires after about 4m10s, 2m of which is the rule's `for`." in first
     assert "(#apiavailability-sloerrorbudgetburn-critical)" in text and "(#apiavailability-sloerrorbudgetburn-critical-1)" in text
+
+
+@pytest.mark.parametrize(
+    ("matchers", "labels", "expected"),
+    [
+        (['severity="critical"'], {"severity": "critical"}, True),
+        (['severity="critical"'], {"severity": "warning"}, False),
+        (['severity=~"critical|page"'], {"severity": "page"}, True),
+        (['severity=~"crit"'], {"severity": "critical"}, False),  # anchored, as in Alertmanager
+        (['service!~"web|api"'], {"service": "api"}, False),
+        (['service!="web"'], {}, True),  # a missing label is the empty string
+        (['slo="a\\"b"'], {"slo": 'a"b'}, True),
+    ],
+)
+def test_inhibit_matchers_read_as_alertmanager_reads_them(
+    matchers: list[str], labels: dict[str, str], expected: bool
+) -> None:
+    from slogen.builders.inhibition import matches
+
+    assert matches(matchers, labels) is expected

@@ -19,8 +19,9 @@ from .. import conventions as c
 from .. import markdown as md
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration, parse_duration
-from .alertmanager import build_alertmanager_config, route_receivers
+from .alertmanager import route_receivers
 from .explain import time_to_fire
+from .inhibition import inhibited_by
 from .rules import _COMPARISON, describe_measure, format_threshold
 
 TITLE = "Alert catalog"
@@ -107,6 +108,21 @@ def build_catalog(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> str:
             services[entry.item.service] = ""  # written
         lines += ["", *_entry(entry, ctx)]
     return f"<!-- generated from {spec_dir}/ by slogen; do not edit -->\n" + "\n".join(lines) + "\n"
+
+
+def _inhibition(
+    routing: m.Routing | None, entries: list[Entry]
+) -> tuple[dict[int, list[Entry]], dict[int, list[Entry]]]:
+    """id(entry) -> the entries that inhibit it, and -> those it inhibits."""
+    inhibitors: dict[int, list[Entry]] = defaultdict(list)
+    inhibits: dict[int, list[Entry]] = defaultdict(list)
+    if routing is None:
+        return inhibitors, inhibits
+    for target, sources in inhibited_by(routing, [e.labels for e in entries]).items():
+        for source in sources:
+            inhibitors[id(entries[target])].append(entries[source])
+            inhibits[id(entries[source])].append(entries[target])
+    return inhibitors, inhibits
 
 
 def _spec_dir(model: m.Model) -> str:
@@ -349,48 +365,3 @@ def _dashboard(url: str, spec_dir: str) -> str:
 
 def _expression(entry: Entry) -> list[str]:
     return ["<details><summary>Expression</summary>", "", md.block(str(entry.rule["expr"]), "promql"), "", "</details>"]
-
-
-# --- inhibition: the generated inhibit_rules, applied to the catalog's alerts
-
-
-_MATCHER = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"$')
-
-
-def _matches(matchers: list[str], labels: dict[str, str]) -> bool:
-    for text in matchers:
-        found = _MATCHER.match(text)
-        if found is None:
-            raise ValueError(f"unexpected matcher in the generated config: {text}")
-        name, op, raw = found.groups()
-        value = re.sub(r"\\(.)", lambda g: "\n" if g.group(1) == "n" else g.group(1), raw)
-        have = labels.get(name, "")
-        ok = have == value if op in ("=", "!=") else re.fullmatch(value, have) is not None
-        if ok == (op in ("!=", "!~")):
-            return False
-    return True
-
-
-def _inhibition(
-    routing: m.Routing | None, entries: list[Entry]
-) -> tuple[dict[int, list[Entry]], dict[int, list[Entry]]]:
-    """Who inhibits whom: for each inhibit rule, alerts that share its `equal` labels are
-    compared (a handful each), so that 10,000 SLOs stay linear."""
-    inhibitors: dict[int, list[Entry]] = defaultdict(list)
-    inhibits: dict[int, list[Entry]] = defaultdict(list)
-    if routing is None:
-        return inhibitors, inhibits
-    for rule in build_alertmanager_config(routing).get("inhibit_rules", []):
-        equal = rule.get("equal", [])
-        buckets: dict[tuple[str, ...], list[Entry]] = defaultdict(list)
-        for entry in entries:
-            buckets[tuple(entry.labels.get(k, "") for k in equal)].append(entry)
-        for bucket in buckets.values():
-            sources = [e for e in bucket if _matches(rule.get("source_matchers", []), e.labels)]
-            targets = [e for e in bucket if _matches(rule.get("target_matchers", []), e.labels)]
-            for target in targets:
-                for source in sources:
-                    if source is not target and all(s is not source for s in inhibitors[id(target)]):
-                        inhibitors[id(target)].append(source)
-                        inhibits[id(source)].append(target)
-    return inhibitors, inhibits
