@@ -14,6 +14,7 @@ from . import conventions as c
 from . import model as m
 from . import owned
 from .builders import alertmanager as am
+from .builders.catalog import build_catalog
 from .builders.dashboards import build_dashboards, build_provisioning
 from .builders.rules import build_rule_files
 from .builders.tests import build_test_files
@@ -59,7 +60,8 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     """Every output file as bytes, keyed by its path under out/."""
     tpl = str(templates) if templates else None
     tree: Tree = {}
-    for rel, item in build_rule_files(model, tpl).items():
+    rule_files = build_rule_files(model, tpl)
+    for rel, item in rule_files.items():
         tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
     for rel, item in build_test_files(model).items():
         tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
@@ -71,6 +73,7 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
         tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))
     for rel, board in build_dashboards(model).items():
         tree[rel] = to_json(board)
+    tree[c.ALERT_CATALOG] = build_catalog(model, rule_files).encode()
     tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
     tree[c.MANIFEST] = owned.manifest_bytes(tree)
     return dict(sorted(tree.items()))

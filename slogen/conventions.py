@@ -103,6 +103,12 @@ ALERTMANAGER_TEMPLATE = "alertmanager/templates/slogen.tmpl"
 ALERTMANAGER_ROUTE_TESTS = "alertmanager/tests/routes.yaml"
 ALERTMANAGER_TEMPLATE_DATA = "alertmanager/tests/notification.json"
 
+# The alert catalog for the on-call: one entry per generated alert rule. Relative runbook
+# links (`docs/RUNBOOKS.md#p0`) are relative to the folder that holds the spec folder and
+# out/ (a repository's root): from out/docs/alerts.md that folder is two levels up.
+ALERT_CATALOG = "docs/alerts.md"
+CATALOG_TO_ROOT = "../../"
+
 # Grafana: one dashboard per service and an overview; uids are stable and at most 40
 # characters (service names are at most 32).
 OVERVIEW_UID = "slogen-overview"
