@@ -171,6 +171,13 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
+        spec_labels = {**spec.labels, **slo.labels}
+        colliding = [(i, checks.colliding_by(x, spec_labels, False, slo=True)) for i, x in enumerate(slo.by)]
+        for i, problem in colliding:
+            if problem:
+                self.problems.append(doc.problem((*path, "by", i), problem))
+        if any(problem for _, problem in colliding):
+            return None
         tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
         every_tier = (*tiers, *(d.tier for d in dropped))
@@ -189,6 +196,7 @@ class _Resolver:
             tiers=tiers,
             dropped=dropped,
             windows=tuple(sorted(windows)),
+            by=tuple(slo.by),
         )
         return resolved
 
@@ -270,6 +278,16 @@ class _Resolver:
             return None
         if not self.meant(doc, path, spec, alert, kind, levels):
             return None
+        by = tuple(alert.by)
+        if not by and isinstance(kind, m.RatioAlert) and kind.slo is not None and kind.slo.by:
+            # The SLI of a grouped SLO is one ratio per value: its threshold alert watches
+            # each value too (and reads the SLO's recorded 5m ratio, as for any SLO).
+            by = kind.slo.by
+            inherited = [checks.colliding_by(x, alert.labels, False) for x in by]
+            problems = [doc.problem((*path, "ratio_of"), f"{p} (by comes from the SLO)") for p in inherited if p]
+            self.problems += problems
+            if problems:
+                return None
         return m.ThresholdAlert(
             service=spec.service,
             id=alert_id,
@@ -279,7 +297,7 @@ class _Resolver:
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),
             window_ms=parse_duration(alert.window),
-            by=tuple(alert.by),
+            by=by,
             levels=tuple(levels),
             kind=kind,
         )

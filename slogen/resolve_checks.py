@@ -19,11 +19,15 @@ from .quantity import fmt, fmt_percent
 SET_BY_SLOGEN = (c.LABEL_SERVICE, c.LABEL_SLO, c.LABEL_OWNER, c.LABEL_SEVERITY, "alertname")
 
 
-def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str | None:
+def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool, slo: bool = False) -> str | None:
     """`by: [service]`: Prometheus would fail the rule at evaluation time with
     "vector contains metrics with the same labelset after applying alert labels"."""
     if quantile and label == "le":
         return "cannot group by 'le': it is the bucket label, which the quantile is computed over; leave it out of by"
+    if slo and label == "le":
+        # A latency SLI sums the buckets at and under its threshold; a ratio SLI's events
+        # are no histogram buckets: either way, one group per bucket cannot be meant.
+        return "cannot group an SLO by 'le': it is a histogram's bucket label, which the SLI counts over; leave it out of by"
     if label in SET_BY_SLOGEN:
         source = "slogen sets it on every alert"
     elif label in spec_labels:

@@ -204,6 +204,10 @@ class SLO(Strict):
     description: Text | None = None
     runbook: str | None = None
     labels: Labels = {}
+    by: Annotated[list[LabelName], Unique] = []
+    """One SLI, error budget and set of burn-rate alerts per value of these labels of the
+    events (`by: [route]`: one per route), recorded once with `sum by (...)`; the alerts
+    carry the labels. Not for raw SLIs, whose expression decides its own labels."""
     ratio: RatioSLI | None = None
     latency: LatencySLI | None = None
     raw: RawSLI | None = None
@@ -214,6 +218,11 @@ class SLO(Strict):
         kinds = [k for k in ("ratio", "latency", "raw") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"give exactly one SLI kind of ratio, latency or raw (got {', '.join(kinds) or 'none'})")
+        if self.by and self.raw is not None:
+            raise ValueError(
+                "by does not apply to a raw SLI: its expression decides the labels of its error ratio; "
+                "group inside it (sum by (route) (...) / sum by (route) (...)) and each value gets its own alert"
+            )
         return self
 
 

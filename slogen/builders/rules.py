@@ -84,7 +84,7 @@ def build_sli_recordings(slo: m.SLO) -> list[Rule]:
     if isinstance(sli, m.RawSLI):
         rules = [_record(c.error_ratio(c.BASE_WINDOW_MS), q.raw_error_ratio(sli), labels)]
     else:
-        bad, total = q.events(sli, c.BASE_WINDOW_MS)
+        bad, total = q.events(sli, c.BASE_WINDOW_MS, slo.by)
         rules = [
             _record(c.BAD_RATE, bad, labels),
             _record(c.TOTAL_RATE, total, labels),
