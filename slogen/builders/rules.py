@@ -139,6 +139,8 @@ def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> lis
             "budget": fmt_percent(slo.budget),
             "period": format_duration(slo.period_ms),
             "conditions": conditions,
+            # A grouped SLO's alert names its value: `checkout/requests (route /cart)`.
+            "group_text": f" ({', '.join(f'{x} {{{{ $labels.{x} }}}}' for x in slo.by)})" if slo.by else "",
         }
         rules.append(
             {
