@@ -171,6 +171,9 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
+        if slo.by and slo.raw is not None:
+            self.problems.append(doc.problem((*path, "by"), checks.RAW_BY))
+            return None
         spec_labels = {**spec.labels, **slo.labels}
         colliding = [(i, checks.colliding_by(x, spec_labels, False, slo=True)) for i, x in enumerate(slo.by)]
         for i, problem in colliding:
@@ -283,8 +286,7 @@ class _Resolver:
             # The SLI of a grouped SLO is one ratio per value: its threshold alert watches
             # each value too (and reads the SLO's recorded 5m ratio, as for any SLO).
             by = kind.slo.by
-            inherited = [checks.colliding_by(x, alert.labels, False) for x in by]
-            problems = [doc.problem((*path, "ratio_of"), f"{p} (by comes from the SLO)") for p in inherited if p]
+            problems = [doc.problem((*path, "labels", x), checks.inherited_by(x)) for x in by if x in alert.labels]
             self.problems += problems
             if problems:
                 return None

@@ -28,6 +28,9 @@ def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool, slo: bo
         # A latency SLI sums the buckets at and under its threshold; a ratio SLI's events
         # are no histogram buckets: either way, one group per bucket cannot be meant.
         return "cannot group an SLO by 'le': it is a histogram's bucket label, which the SLI counts over; leave it out of by"
+    if slo and label == "datasource":
+        # Each `by` label becomes a dashboard variable of its name, and this one is taken.
+        return "cannot group an SLO by 'datasource': the dashboards' data source variable has that name; leave it out of by"
     if label in SET_BY_SLOGEN:
         source = "slogen sets it on every alert"
     elif label in spec_labels:
@@ -38,6 +41,22 @@ def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool, slo: bo
         f"cannot group by {label!r}: {source}, so every group would get the same labels and Prometheus "
         "would fail the rule (vector contains metrics with the same labelset after applying alert labels); "
         "leave it out of by"
+    )
+
+
+RAW_BY = (
+    "by does not apply to a raw SLI: its expression decides the labels of its error ratio; group inside it "
+    "(sum by (route) (...) / sum by (route) (...)) and each value gets its own alerts"
+)
+
+
+def inherited_by(label: str) -> str:
+    """A threshold alert on a grouped SLO watches each of its values, so its own labels
+    may not set a label the SLO groups by."""
+    return (
+        f"the SLO this alert reads groups by {label!r}, and so does the alert: setting it here would give every group "
+        "the same labels and Prometheus would fail the rule; remove it from labels (or watch the whole SLI with "
+        "ratio: and its selectors)"
     )
 
 

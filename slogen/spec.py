@@ -218,11 +218,6 @@ class SLO(Strict):
         kinds = [k for k in ("ratio", "latency", "raw") if getattr(self, k) is not None]
         if len(kinds) != 1:
             raise ValueError(f"give exactly one SLI kind of ratio, latency or raw (got {', '.join(kinds) or 'none'})")
-        if self.by and self.raw is not None:
-            raise ValueError(
-                "by does not apply to a raw SLI: its expression decides the labels of its error ratio; "
-                "group inside it (sum by (route) (...) / sum by (route) (...)) and each value gets its own alert"
-            )
         return self
 
 

@@ -117,8 +117,10 @@ def group_pair(sli: m.RatioSLI | m.LatencySLI, by: tuple[str, ...]) -> tuple[sx.
         if other is not None:
             second[label] = other
     if second == first:
-        fixed = ", ".join(by)
-        raise ValueError(f"the selectors allow one value of {fixed} only: grouping by it gives a single group")
+        raise ValueError(
+            f"the selectors allow only one value of {', '.join(by)}: grouping by it gives a single group; "
+            "leave it out of by, or widen the selectors"
+        )
     return first, second
 
 
