@@ -120,3 +120,24 @@ def test_a_rule_that_lost_its_grouping_fails_the_generated_tests(promtool: str, 
     tests = tmp_path / "out" / "prometheus" / "tests" / "storefront.requests.test.yaml"
     run = subprocess.run(["promtool", "test", "rules", str(tests)], capture_output=True, text=True, check=False)
     assert run.returncode == 1 and 'route="slogen-test"' in run.stdout + run.stderr
+
+
+def test_explain_names_the_groups_and_counts_the_series_a_value_costs() -> None:
+    result = slogen("explain", "--spec", str(CASE / "slo"), "storefront/requests")
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "per value of route: its own SLI, error budget and burn-rate alerts (labelled with route)" in text
+    # Counted from the rules built: 16 recordings keep route, the objective and budget do not.
+    assert f"Cost: {len(_recorded_names()) - 2} recorded series per value, 2 more once per SLO (100 values: 1602 series)" in text
+    plain = slogen("explain", "--spec", str(CASE / "slo"), "storefront/search")
+    assert "per value" not in plain.stdout
+
+
+def test_the_dashboard_has_a_variable_per_by_label_and_filters_only_grouped_slos() -> None:
+    board = json.loads((CASE / "out" / "grafana" / "storefront.json").read_text())
+    variables = [v["name"] for v in board["templating"]["list"]]
+    assert variables == ["datasource", "region", "device", "route"]  # in the order of the SLOs (by id)
+    search = [p for p in board["panels"] if p.get("title", "").startswith("Traffic")]
+    exprs = [t["expr"] for p in search for t in p["targets"]]
+    assert any('slo="search"' in e and "$" not in e for e in exprs)  # the ungrouped SLO's panels are unfiltered
+    assert any('slo="requests"' in e and 'route=~"$route"' in e for e in exprs)

@@ -117,9 +117,10 @@ def group_pair(sli: m.RatioSLI | m.LatencySLI, by: tuple[str, ...]) -> tuple[sx.
         if other is not None:
             second[label] = other
     if second == first:
+        shown = ", ".join(f"{k}={v!r}" for k, v in first.items())
         raise ValueError(
-            f"the selectors allow only one value of {', '.join(by)}: grouping by it gives a single group; "
-            "leave it out of by, or widen the selectors"
+            f"slogen finds only one value of {', '.join(by)} that every selector accepts ({shown}), and its tests "
+            "need two groups: leave it out of by, or widen the selectors"
         )
     return first, second
 
