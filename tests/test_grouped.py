@@ -5,6 +5,7 @@ tests would catch rules that lost the grouping. Evaluated by promtool, not read.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,37 @@ def test_the_dashboard_has_a_variable_per_by_label_and_filters_only_grouped_slos
     exprs = [t["expr"] for p in search for t in p["targets"]]
     assert any('slo="search"' in e and "$" not in e for e in exprs)  # the ungrouped SLO's panels are unfiltered
     assert any('slo="requests"' in e and 'route=~"$route"' in e for e in exprs)
+
+
+def test_a_burning_value_inhibits_its_own_warning_and_not_another_values(tmp_path: Path) -> None:
+    from .harness import alertmanager, wait_until
+
+    shutil.copytree(CASE / "out" / "alertmanager", tmp_path / "am")
+    with alertmanager(tmp_path / "am" / "alertmanager.yml", tmp_path) as am:
+        base = {"alertname": "SLOErrorBudgetBurn", "service": "storefront", "slo": "requests", "owner": "web"}
+        sent = [("/cart", "critical"), ("/cart", "warning"), ("/home", "warning")]
+        am.post("/api/v2/alerts", [{"labels": {**base, "route": r, "severity": s}} for r, s in sent])
+
+        def states() -> dict[tuple[str, str], list[str]] | None:
+            alerts = am.get("/api/v2/alerts")
+            got = {(a["labels"]["route"], a["labels"]["severity"]): a["status"]["inhibitedBy"] for a in alerts}
+            return got if len(got) == 3 and got[("/cart", "warning")] else None
+
+        got = wait_until(states, 20, "the /cart warning to be inhibited", am)
+        assert got[("/cart", "critical")] == []
+        assert len(got[("/cart", "warning")]) == 1  # inhibited by its own route's critical alert
+        assert got[("/home", "warning")] == []  # another route of the same SLO: not inhibited
+
+
+def test_a_route_matching_a_by_value_is_proven_by_amtool_and_raises_no_warning(tmp_path: Path) -> None:
+    tests = yaml.safe_load((CASE / "out" / "alertmanager" / "tests" / "routes.yaml").read_text())
+    checkout = [t for t in tests if t["labels"].get("route") == "/checkout"]
+    # The grouped SLO's two severities and its ratio_of alert, which watches each route too.
+    assert sorted((t["labels"]["slo"], t["labels"]["severity"]) for t in checkout) == [
+        ("requests", "critical"),
+        ("requests", "warning"),
+        ("route-errors", "critical"),
+    ]
+    assert all("checkout-slack" in t["receivers"] for t in checkout)
+    result = slogen("generate", "--spec", str(CASE / "slo"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0 and "match.route" not in result.stderr, result.stderr

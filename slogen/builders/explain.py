@@ -31,7 +31,7 @@ def explain(model: m.Model, target: str) -> str:
 
 def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
     """Per alert and severity: the receivers, the route that sends it there, inhibition."""
-    from .alertmanager import alert_label_sets, route_receivers
+    from .alertmanager import alert_label_sets, inhibit_by, route_receivers
 
     if model.routing is None:
         return "\n\n  routing: no routing file (slo/alerting.yaml): no Alertmanager config is generated"
@@ -42,11 +42,14 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
         if labels[c.LABEL_SERVICE] == item.service and labels[c.LABEL_SLO] == item.id
     ]
     for labels in labels_of_item:
-        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}:")
+        group = ", ".join(f"{k}={labels[k]}" for k in item.by if k in labels)  # a group a route matches on
+        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}" + (f" ({group}):" if group else ":"))
         for receiver, why in route_receivers(model.routing, labels):
             lines.append(f"      -> {receiver:<18} via {why}")
         if labels[c.LABEL_SEVERITY] == c.SEVERITY_WARNING:
-            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id} fires")
+            same = [x for x in inhibit_by(model) if x in item.by]
+            per = f" for the same {', '.join(same)}" if same else ""
+            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id}{per} fires")
     return "\n".join(lines)
 
 
