@@ -171,15 +171,9 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
-        if slo.by and slo.raw is not None:
-            self.problems.append(doc.problem((*path, "by"), checks.RAW_BY))
-            return None
-        spec_labels = {**spec.labels, **slo.labels}
-        colliding = [(i, checks.colliding_by(x, spec_labels, False, slo=True)) for i, x in enumerate(slo.by)]
-        for i, problem in colliding:
-            if problem:
-                self.problems.append(doc.problem((*path, "by", i), problem))
-        if any(problem for _, problem in colliding):
+        by_problems = checks.slo_by(slo.by, {**spec.labels, **slo.labels}, raw=slo.raw is not None)
+        if by_problems:
+            self.problems += [doc.problem((*path, *where), problem) for where, problem in by_problems]
             return None
         tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
@@ -281,15 +275,11 @@ class _Resolver:
             return None
         if not self.meant(doc, path, spec, alert, kind, levels):
             return None
-        by = tuple(alert.by)
-        if not by and isinstance(kind, m.RatioAlert) and kind.slo is not None and kind.slo.by:
-            # The SLI of a grouped SLO is one ratio per value: its threshold alert watches
-            # each value too (and reads the SLO's recorded 5m ratio, as for any SLO).
-            by = kind.slo.by
-            problems = [doc.problem((*path, "labels", x), checks.inherited_by(x)) for x in by if x in alert.labels]
-            self.problems += problems
-            if problems:
-                return None
+        by = checks.alert_by(alert.by, kind)
+        inherited = [doc.problem((*path, "labels", x), checks.inherited_by(x)) for x in by if x in alert.labels]
+        if inherited:
+            self.problems += inherited
+            return None
         return m.ThresholdAlert(
             service=spec.service,
             id=alert_id,

@@ -50,6 +50,22 @@ RAW_BY = (
 )
 
 
+def slo_by(by: list[str], spec_labels: Iterable[str], raw: bool) -> list[tuple[tuple[str | int, ...], str]]:
+    """An SLO's `by` that cannot be meant: (where under the SLO, message) for each label."""
+    if by and raw:
+        return [(("by",), RAW_BY)]
+    found = [(("by", i), colliding_by(label, spec_labels, False, slo=True)) for i, label in enumerate(by)]
+    return [(where, problem) for where, problem in found if problem]
+
+
+def alert_by(by: list[str], kind: m.AlertKind) -> tuple[str, ...]:
+    """The SLI of a grouped SLO is one ratio per value: a `ratio_of` alert without its own
+    `by` watches each value too (reading the SLO's recorded 5m ratio, as for any SLO)."""
+    if not by and isinstance(kind, m.RatioAlert) and kind.slo is not None:
+        return kind.slo.by
+    return tuple(by)
+
+
 def inherited_by(label: str) -> str:
     """A threshold alert on a grouped SLO watches each of its values, so its own labels
     may not set a label the SLO groups by."""
