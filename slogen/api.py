@@ -67,7 +67,7 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
         tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
     if model.routing is not None:
         header = c.HEADER.format(source=model.routing.source.spec_path)
-        tree[c.ALERTMANAGER_CONFIG] = to_yaml(am.build_alertmanager_config(model.routing), header)
+        tree[c.ALERTMANAGER_CONFIG] = to_yaml(am.build_alertmanager_config(model.routing, am.inhibit_by(model)), header)
         tree[c.ALERTMANAGER_TEMPLATE] = am.template_text(templates)
         tree[c.ALERTMANAGER_ROUTE_TESTS] = to_yaml(am.build_route_tests(model), header)
         tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))

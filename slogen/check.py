@@ -155,6 +155,7 @@ def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
     allowed = _series_in_rules(root)
     boards = sorted((root / c.GRAFANA_DIR).glob("*.json"))
     queries: list[tuple[str, str]] = []
+    declared_of: dict[str, frozenset[str]] = {}  # per query: the variables of a grouped SLO it may filter by
     failures: list[str] = []
     for board in boards:
         data = json.loads(board.read_text())
@@ -171,11 +172,13 @@ def dashboards_stage(root: Path, sources: Sources | None = None) -> Stage:
                 failures.append(f"{where}: uses the undeclared variable ${variable}")
         for panel in panels:
             for target in panel.get("targets", []):
-                queries.append((f"{where} panel {panel['id']} ({panel.get('title', '')})", target["expr"]))
+                at = f"{where} panel {panel['id']} ({panel.get('title', '')})"
+                declared_of[at] = frozenset(declared - {"datasource"})
+                queries.append((at, target["expr"]))
     parsed = []
     for where, expr in queries:
         try:
-            _check_no_variable_in_strings(where, expr)
+            _check_no_variable_in_strings(where, expr, declared_of[where])
             unknown = list(dict.fromkeys(metric for metric in _metrics(where, expr) if metric not in allowed))
         except CheckFailed as err:
             failures.append(str(err))  # and not promtool's word on the same query as well
@@ -213,10 +216,14 @@ def _grid_problems(panels: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def _check_no_variable_in_strings(where: str, expr: str) -> None:
+def _check_no_variable_in_strings(where: str, expr: str, groups: frozenset[str] = frozenset()) -> None:
     """Grafana replaces variables anywhere in a query, label values included: a panel
-    reading {queue="$__range"} would not query what the alert does."""
+    reading {queue="$__range"} would not query what the alert does. The one exception is
+    slogen's own filter of a grouped SLO, `route=~"$route"`, on a declared variable (a
+    spec's label value may hold no variable at all)."""
     for value in _STRING.findall(expr):
+        if value.startswith("$") and value[1:] in groups and f'=~"{value}"' in expr:
+            continue
         if _variables(value) or "[[" in value:
             raise CheckFailed(f"{where}: Grafana would replace a variable inside the label value {value!r}")
 

@@ -78,6 +78,7 @@ class SLO:
     tiers: tuple[BurnRateTier, ...]
     dropped: tuple[DroppedTier, ...]
     windows: tuple[int, ...]  # every recorded window but the period, sorted
+    by: tuple[str, ...] = ()  # one SLI, budget and alert set per value of these labels
 
     @property
     def budget(self) -> Decimal:

@@ -171,6 +171,10 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
+        by_problems = checks.slo_by(slo.by, {**spec.labels, **slo.labels}, raw=slo.raw is not None)
+        if by_problems:
+            self.problems += [doc.problem((*path, *where), problem) for where, problem in by_problems]
+            return None
         tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
         every_tier = (*tiers, *(d.tier for d in dropped))
@@ -189,6 +193,7 @@ class _Resolver:
             tiers=tiers,
             dropped=dropped,
             windows=tuple(sorted(windows)),
+            by=tuple(slo.by),
         )
         return resolved
 
@@ -270,6 +275,11 @@ class _Resolver:
             return None
         if not self.meant(doc, path, spec, alert, kind, levels):
             return None
+        by = checks.alert_by(alert.by, kind)
+        inherited = [doc.problem((*path, "labels", x), checks.inherited_by(x)) for x in by if x in alert.labels]
+        if inherited:
+            self.problems += inherited
+            return None
         return m.ThresholdAlert(
             service=spec.service,
             id=alert_id,
@@ -279,7 +289,7 @@ class _Resolver:
             runbook_url=_runbook(spec.runbook, alert.runbook),
             labels=_labels(spec, alert_id, alert.labels),
             window_ms=parse_duration(alert.window),
-            by=tuple(alert.by),
+            by=by,
             levels=tuple(levels),
             kind=kind,
         )

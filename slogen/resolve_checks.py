@@ -19,11 +19,18 @@ from .quantity import fmt, fmt_percent
 SET_BY_SLOGEN = (c.LABEL_SERVICE, c.LABEL_SLO, c.LABEL_OWNER, c.LABEL_SEVERITY, "alertname")
 
 
-def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str | None:
+def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool, slo: bool = False) -> str | None:
     """`by: [service]`: Prometheus would fail the rule at evaluation time with
     "vector contains metrics with the same labelset after applying alert labels"."""
     if quantile and label == "le":
         return "cannot group by 'le': it is the bucket label, which the quantile is computed over; leave it out of by"
+    if slo and label == "le":
+        # A latency SLI sums the buckets at and under its threshold; a ratio SLI's events
+        # are no histogram buckets: either way, one group per bucket cannot be meant.
+        return "cannot group an SLO by 'le': it is a histogram's bucket label, which the SLI counts over; leave it out of by"
+    if slo and label == "datasource":
+        # Each `by` label becomes a dashboard variable of its name, and this one is taken.
+        return "cannot group an SLO by 'datasource': the dashboards' data source variable has that name; leave it out of by"
     if label in SET_BY_SLOGEN:
         source = "slogen sets it on every alert"
     elif label in spec_labels:
@@ -34,6 +41,38 @@ def colliding_by(label: str, spec_labels: Iterable[str], quantile: bool) -> str 
         f"cannot group by {label!r}: {source}, so every group would get the same labels and Prometheus "
         "would fail the rule (vector contains metrics with the same labelset after applying alert labels); "
         "leave it out of by"
+    )
+
+
+RAW_BY = (
+    "by does not apply to a raw SLI: its expression decides the labels of its error ratio; group inside it "
+    "(sum by (route) (...) / sum by (route) (...)) and each value gets its own alerts"
+)
+
+
+def slo_by(by: list[str], spec_labels: Iterable[str], raw: bool) -> list[tuple[tuple[str | int, ...], str]]:
+    """An SLO's `by` that cannot be meant: (where under the SLO, message) for each label."""
+    if by and raw:
+        return [(("by",), RAW_BY)]
+    found = [(("by", i), colliding_by(label, spec_labels, False, slo=True)) for i, label in enumerate(by)]
+    return [(where, problem) for where, problem in found if problem]
+
+
+def alert_by(by: list[str], kind: m.AlertKind) -> tuple[str, ...]:
+    """The SLI of a grouped SLO is one ratio per value: a `ratio_of` alert without its own
+    `by` watches each value too (reading the SLO's recorded 5m ratio, as for any SLO)."""
+    if not by and isinstance(kind, m.RatioAlert) and kind.slo is not None:
+        return kind.slo.by
+    return tuple(by)
+
+
+def inherited_by(label: str) -> str:
+    """A threshold alert on a grouped SLO watches each of its values, so its own labels
+    may not set a label the SLO groups by."""
+    return (
+        f"the SLO this alert reads groups by {label!r}, and so does the alert: setting it here would give every group "
+        "the same labels and Prometheus would fail the rule; remove it from labels (or watch the whole SLI with "
+        "ratio: and its selectors)"
     )
 
 

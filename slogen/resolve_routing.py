@@ -58,7 +58,7 @@ def resolve_routing(
                         f"no generated alert carries the label {key!r}, so this route could never match (labels: {_list(labels)})",
                     )
                 )
-            elif value not in labels[key]:
+            elif labels[key] and value not in labels[key]:  # a `by` label's values are only known at run time
                 message = f"no generated alert has {key}={value!r} yet (values: {_list(labels[key])})"
                 warnings.append(str(doc.problem((*path, "match", key), message)))
         routes.append(
@@ -141,6 +141,8 @@ def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
         for slo in service.slos:
             _add(out, slo.label_dict())
             out["alertname"] |= {c.ALERT_BURN_RATE, c.ALERT_ABSENT}
+            for label in slo.by:  # a grouped SLO's burn-rate alerts carry its by labels
+                out.setdefault(label, set())
             for selector in q.absent_selectors(slo):
                 _add(out, selector.equality_labels())
         for alert in service.alerts:

@@ -223,6 +223,10 @@ class SLO(Strict):
     """The runbook of this SLO's alerts; `#anchor` is appended to the service's runbook."""
     labels: Labels = {}
     """Extra labels on this SLO's series and alerts."""
+    by: Annotated[list[LabelName], Unique] = []
+    """One SLI, error budget and set of burn-rate alerts per value of these labels of the
+    events (`by: [route]`: one per route), recorded once with `sum by (...)`; the alerts
+    carry the labels. Not for raw SLIs, whose expression decides its own labels."""
     ratio: RatioSLI | None = None
     """SLI kind: counters of events, any two of bad, good and total."""
     latency: LatencySLI | None = None

@@ -133,7 +133,7 @@ def build_receiver(receiver: m.Receiver, routing: m.Routing) -> dict[str, Any]:
     return {"name": receiver.name, "webhook_configs": [hook]}
 
 
-def build_alertmanager_config(routing: m.Routing) -> dict[str, Any]:
+def build_alertmanager_config(routing: m.Routing, by: tuple[str, ...] = ()) -> dict[str, Any]:
     config: dict[str, Any] = {"global": {"resolve_timeout": routing.resolve_timeout}}
     if routing.smtp is not None:
         smtp = routing.smtp
@@ -154,7 +154,7 @@ def build_alertmanager_config(routing: m.Routing) -> dict[str, Any]:
         {
             "source_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_CRITICAL])],
             "target_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_WARNING])],
-            "equal": [c.LABEL_SERVICE, c.LABEL_SLO],
+            "equal": [c.LABEL_SERVICE, c.LABEL_SLO, *by],
         }
     ]
     if routing.time_intervals:
@@ -202,12 +202,30 @@ def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
     for service in model.services:
         for slo in service.slos:
             for severity in sorted({t.severity for t in slo.tiers}):
-                out.append({"alertname": c.ALERT_BURN_RATE, **with_severity(slo, severity)})
+                labels = {"alertname": c.ALERT_BURN_RATE, **with_severity(slo, severity)}
+                out += [labels] + [{**labels, **group} for group in _routed_groups(model, slo.by)]
             out.append({"alertname": c.ALERT_ABSENT, **with_severity(slo, c.SEVERITY_WARNING)})
         for alert in service.alerts:
             for level in alert.levels:
-                out.append({"alertname": alert.name, **with_severity(alert, level.severity)})
+                labels = {"alertname": alert.name, **with_severity(alert, level.severity)}
+                out += [labels] + [{**labels, **group} for group in _routed_groups(model, alert.by)]
     return out
+
+
+def inhibit_by(model: m.Model) -> tuple[str, ...]:
+    """The labels, beyond service and slo, that a critical alert must share with a warning
+    to silence it: the `by` labels of grouped SLOs (a burning /cart must not silence
+    /home's warning; a label neither alert has is equal, so other alerts are unaffected)."""
+    return tuple(sorted({label for slo in model.slos() for label in slo.by}))
+
+
+def _routed_groups(model: m.Model, by: tuple[str, ...]) -> list[dict[str, str]]:
+    """The values of `by` labels that routes match on (`match: {route: /checkout}`): an
+    alert of that group is tested too, so that the route's receivers are proven."""
+    if model.routing is None or not by:
+        return []
+    groups = {tuple((k, v) for k, v in route.match if k in by) for route in model.routing.routes}
+    return [dict(group) for group in sorted(groups) if group]
 
 
 def build_route_tests(model: m.Model) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ def explain(model: m.Model, target: str) -> str:
 
 def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
     """Per alert and severity: the receivers, the route that sends it there, inhibition."""
-    from .alertmanager import alert_label_sets, route_receivers
+    from .alertmanager import alert_label_sets, inhibit_by, route_receivers
 
     if model.routing is None:
         return "\n\n  routing: no routing file (slo/alerting.yaml): no Alertmanager config is generated"
@@ -42,11 +42,14 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
         if labels[c.LABEL_SERVICE] == item.service and labels[c.LABEL_SLO] == item.id
     ]
     for labels in labels_of_item:
-        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}:")
+        group = ", ".join(f"{k}={labels[k]}" for k in item.by if k in labels)  # a group a route matches on
+        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}" + (f" ({group}):" if group else ":"))
         for receiver, why in route_receivers(model.routing, labels):
             lines.append(f"      -> {receiver:<18} via {why}")
         if labels[c.LABEL_SEVERITY] == c.SEVERITY_WARNING:
-            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id} fires")
+            same = [x for x in inhibit_by(model) if x in item.by]
+            per = f" for the same {', '.join(same)}" if same else ""
+            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id}{per} fires")
     return "\n".join(lines)
 
 
@@ -75,6 +78,7 @@ def explain_slo(slo: m.SLO) -> str:
         f"(= {format_duration(int(slo.budget * slo.period_ms))} of total outage)",
         f"  SLI: {_sli_text(slo.sli)}",
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
+        *_groups_text(slo),
         "",
         f"  {c.ALERT_BURN_RATE} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
         f"    the SRE workbook's 30-day tiers with windows scaled by {period}/30d (short at least 5m, long at least",
@@ -132,6 +136,24 @@ def explain_alert(alert: m.ThresholdAlert) -> str:
         for level in alert.levels
     ]
     return "\n".join(lines + _indent(table(["severity", "condition", "for", "fires"], rows)))
+
+
+def _groups_text(slo: m.SLO) -> list[str]:
+    """A grouped SLO: what is per value, and what a value costs, counted from the rules
+    built (recordings that keep the group labels; the objective and budget do not)."""
+    if not slo.by:
+        return []
+    from .rules import build_slo_groups  # explain reads what the rules builder makes
+
+    rules = [r for g in build_slo_groups(slo) for r in g["rules"] if "record" in r]
+    per_value = [r for r in rules if not r["expr"].startswith("vector(")]
+    labels = ", ".join(slo.by)
+    return [
+        f"  per value of {labels}: its own SLI, error budget and burn-rate alerts (labelled with {labels}), watched",
+        f"    from its first event on; the absent-data alert stays one for the whole SLO. Cost: {len(per_value)} recorded",
+        f"    series per value, {len(rules) - len(per_value)} more once per SLO (100 values: "
+        f"{100 * len(per_value) + len(rules) - len(per_value)} series)",
+    ]
 
 
 def _sli_text(sli: m.SLI) -> str:

@@ -69,6 +69,15 @@ class Panel:
     overrides_unit: dict[str, str] = field(default_factory=dict)  # table: column -> unit
 
 
+@dataclass(frozen=True)
+class Variable:
+    """A label's values as a multi-value dashboard variable with "All" (`.*`), read from
+    `query` (a recorded series); panels filter with `label=~"$name"`."""
+
+    name: str
+    query: str
+
+
 @dataclass
 class Row:
     title: str
@@ -160,6 +169,7 @@ def dashboard(
     links: list[Link],
     description: str = "",
     time_from: str = "now-7d",
+    variables: tuple[Variable, ...] = (),
 ) -> dict[str, Any]:
     """A whole dashboard as plain data. Panel ids are assigned in order, from 1."""
     builder = (
@@ -172,6 +182,18 @@ def dashboard(
         .refresh("1m")
         .with_variable(sdk.DatasourceVariable(DATASOURCE_VAR).label("Data source").type("prometheus"))
     )
+    for variable in variables:
+        builder = builder.with_variable(
+            sdk.QueryVariable(variable.name)
+            .label(variable.name)
+            .datasource(DATASOURCE)
+            .query(f"label_values({variable.query}, {variable.name})")
+            .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .sort(models.VariableSort.ALPHABETICAL_ASC)
+            .multi(True)
+            .include_all(True)
+            .all_value(".*")
+        )
     if description:
         builder = builder.description(description)
     for link in links:

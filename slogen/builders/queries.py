@@ -117,7 +117,7 @@ def threshold_value(alert: m.ThresholdAlert) -> str:
     kind = alert.kind
     if isinstance(kind, m.RatioAlert):
         sli = kind.sli
-        if kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
+        if kind.slo is not None and alert.by == kind.slo.by and alert.window_ms == c.BASE_WINDOW_MS:
             ratio = recorded(c.error_ratio(c.BASE_WINDOW_MS), kind.slo)  # already recorded: reuse
         else:
             bad, total = events(sli, alert.window_ms, alert.by)

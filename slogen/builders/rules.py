@@ -84,7 +84,7 @@ def build_sli_recordings(slo: m.SLO) -> list[Rule]:
     if isinstance(sli, m.RawSLI):
         rules = [_record(c.error_ratio(c.BASE_WINDOW_MS), q.raw_error_ratio(sli), labels)]
     else:
-        bad, total = q.events(sli, c.BASE_WINDOW_MS)
+        bad, total = q.events(sli, c.BASE_WINDOW_MS, slo.by)
         rules = [
             _record(c.BAD_RATE, bad, labels),
             _record(c.TOTAL_RATE, total, labels),
@@ -139,6 +139,8 @@ def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> lis
             "budget": fmt_percent(slo.budget),
             "period": format_duration(slo.period_ms),
             "conditions": conditions,
+            # A grouped SLO's alert names its value: `checkout/requests (route /cart)`.
+            "group_text": f" ({', '.join(f'{x} {{{{ $labels.{x} }}}}' for x in slo.by)})" if slo.by else "",
         }
         rules.append(
             {

@@ -78,9 +78,12 @@ def gauge(metric: str, labels: Labels, value: Decimal, points: int) -> Series:
     return {"series": series_text(metric, labels), "values": f"{fmt(value)}x{points}"}
 
 
-def ratio_series(sli: m.RatioSLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
-    """Counters such that bad / total = rho, T = TOTAL_PER_MINUTE."""
-    extra = group_labels([sli.bad, sli.good, sli.total], by)
+def ratio_series(
+    sli: m.RatioSLI, rho: Decimal, points: int, by: tuple[str, ...] = (), group: Labels | None = None
+) -> list[Series]:
+    """Counters such that bad / total = rho, T = TOTAL_PER_MINUTE, in the group of `by`
+    values `group` (by default, one that every selector accepts)."""
+    extra = group if group is not None else group_labels([sli.bad, sli.good, sli.total], by)
     total_rate = TOTAL_PER_MINUTE
     bad_rate = total_rate * rho
     good_rate = total_rate - bad_rate
@@ -118,9 +121,10 @@ def histogram_series(
     counts: dict[Decimal, Decimal],
     points: int,
     by: tuple[str, ...] = (),
+    group: Labels | None = None,
 ) -> list[Series]:
     """Cumulative bucket counters from per-bucket observation rates {upper bound: per minute}."""
-    labels = example_labels(histogram, extra=group_labels([histogram], by))
+    labels = example_labels(histogram, extra=group if group is not None else group_labels([histogram], by))
     metric = q.bucket(histogram).metric
     out = []
     running = Decimal(0)
@@ -132,18 +136,22 @@ def histogram_series(
     return out
 
 
-def latency_series(sli: m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
+def latency_series(
+    sli: m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = (), group: Labels | None = None
+) -> list[Series]:
     """Good observations in the threshold's bucket, bad ones in the bucket above it."""
     above = next((b for b in sli.buckets if b > sli.threshold), Decimal("Infinity"))
     counts = {sli.threshold: TOTAL_PER_MINUTE * (1 - rho)}
     counts[above] = counts.get(above, Decimal(0)) + TOTAL_PER_MINUTE * rho
-    return histogram_series(sli.histogram, sli.buckets, counts, points, by)
+    return histogram_series(sli.histogram, sli.buckets, counts, points, by, group)
 
 
-def events_series(sli: m.RatioSLI | m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = ()) -> list[Series]:
+def events_series(
+    sli: m.RatioSLI | m.LatencySLI, rho: Decimal, points: int, by: tuple[str, ...] = (), group: Labels | None = None
+) -> list[Series]:
     if isinstance(sli, m.LatencySLI):
-        return latency_series(sli, rho, points, by)
-    return ratio_series(sli, rho, points, by)
+        return latency_series(sli, rho, points, by, group)
+    return ratio_series(sli, rho, points, by, group)
 
 
 def quantile_buckets(kind: m.QuantileAlert) -> list[tuple[Decimal, Decimal]]:

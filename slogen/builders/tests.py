@@ -114,6 +114,10 @@ def _points(eval_ms: int) -> int:
 
 
 def build_slo_tests(slo: m.SLO) -> list[Test]:
+    if slo.by:
+        from .group_tests import build_grouped_slo_tests  # it builds on this module's helpers
+
+        return build_grouped_slo_tests(slo)
     tests = []
     points = _points(BURN_EVAL_MS)
     for name, rho in _burn_scenarios(slo):
@@ -347,8 +351,8 @@ def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
     """The labels the alert's expression returns, under the rule's own labels."""
     kind = alert.kind
     base = sx.group_labels(_group_selectors(kind), alert.by)
-    if isinstance(kind, m.RatioAlert) and kind.slo is not None and not alert.by and alert.window_ms == c.BASE_WINDOW_MS:
-        base = kind.slo.label_dict()  # the recorded SLO series carry the SLO's labels
+    if isinstance(kind, m.RatioAlert) and kind.slo is not None and alert.by == kind.slo.by and alert.window_ms == c.BASE_WINDOW_MS:
+        base = {**base, **kind.slo.label_dict()}  # the recorded SLO series carry the SLO's labels
     if isinstance(kind, m.GaugeAlert) and not alert.by:
         base = _gauge_labels(kind)
     return {**base, **alert.label_dict()}
