@@ -228,10 +228,11 @@ def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
     hold = _for_ms(entry)
     soonest = min((time_to_fire(t, slo.budget) for t in matching), default=0) + hold
     then = f", {format_duration(hold)} of which is the rule's `for`" if hold else ""
+    per = f" Grouped by {md.text(', '.join(slo.by))}: each value has its own budget and fires on its own." if slo.by else ""
     return [
         f"**What it means:** {md.text(slo.service)}/{md.text(slo.id)}{about} is spending its error budget "
         f"({fmt_percent(slo.budget)} of events over {period}, for an objective of {fmt_percent(slo.objective)}) "
-        f"fast enough to use up {spends}.",
+        f"fast enough to use up {spends}.{per}",
         "",
         "**Fires when** the error ratio over both windows of a row is above the row's burn rate times the budget:",
         "",
