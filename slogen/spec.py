@@ -146,22 +146,95 @@ class Series(Strict):
     values: Annotated[str, _problem_of(series_notation.values_problem)]
 
 
+def _alert_event(value: str) -> str:
+    """A threshold alert's events are selectors: its tests are built from them."""
+    if WINDOW_PLACEHOLDER in value and not promql.is_selector(value):
+        raise ValueError(
+            "a threshold alert's ratio takes selectors, not expressions (slogen builds its tests from "
+            "them): use an expr alert with a test: block, or an SLO's ratio with ratio_of"
+        )
+    promql.parse_selector(value)
+    return value
+
+
+def _event(value: str) -> str:
+    """A selector, as before, or an expression of events per second with `$window`."""
+    if promql.is_selector(value):
+        return value
+    if WINDOW_PLACEHOLDER not in value:
+        try:
+            promql.parse_selector(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc}; an expression of events (Sloth's form) must use the {WINDOW_PLACEHOLDER} placeholder, "
+                f"such as sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
+            ) from None
+    promql.check_events_expression(value, WINDOW_PLACEHOLDER)
+    return value
+
+
+AlertEventText = Annotated[str, AfterValidator(_alert_event)]
+EventText = Annotated[str, AfterValidator(_event)]
+
+
+def _two_of_three(sli: RatioSLI) -> list[str]:
+    given = [n for n in ("bad", "good", "total") if getattr(sli, n) is not None]
+    if len(given) != 2:
+        raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
+    first, second = (getattr(sli, n) for n in given)
+    both_selectors = promql.is_selector(first) and promql.is_selector(second)
+    if both_selectors and promql.parse_selector(first) == promql.parse_selector(second):
+        raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
+    return given
+
+
 class RatioSLI(Strict):
     """Counters: any two of bad, good and total events."""
 
-    bad: SelectorText | None = None
-    good: SelectorText | None = None
-    total: SelectorText | None = None
+    bad: AlertEventText | None = None
+    good: AlertEventText | None = None
+    total: AlertEventText | None = None
 
     @model_validator(mode="after")
-    def _two_of_three(self) -> RatioSLI:
-        given = [n for n in ("bad", "good", "total") if getattr(self, n) is not None]
-        if len(given) != 2:
-            raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
-        first, second = (promql.parse_selector(getattr(self, n)) for n in given)
-        if first == second:
-            raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
+    def _two(self) -> RatioSLI:
+        _two_of_three(self)
         return self
+
+
+class EventsSLI(RatioSLI):
+    """An SLO's events: any two of bad, good and total, each a selector of counters or an
+    expression of events per second with `$window` (Sloth's form)."""
+
+    bad: EventText | None = None
+    """Failed events: a counter selector, or an expression with $window such as sum(rate(x{code=~"5.."}[$window]))."""
+    good: EventText | None = None
+    """Successful events: a counter selector, or an expression with $window."""
+    total: EventText | None = None
+    """All events: a counter selector, or an expression with $window."""
+    test: RawSLITest | None = None
+    """Input series for the generated tests, required when any event is an expression (slogen cannot derive
+    series from an expression): `erroring` must fire every burn-rate alert, `healthy` none."""
+
+    @model_validator(mode="after")
+    def _test_when_expression(self) -> EventsSLI:
+        given = _two_of_three(self)
+        expressions = [n for n in given if not promql.is_selector(getattr(self, n))]
+        if expressions and self.test is None:
+            raise ValueError(
+                f"{' and '.join(expressions)} {'is an expression' if len(expressions) == 1 else 'are expressions'}: "
+                "give a test: block (erroring and healthy input series), since slogen cannot derive test series "
+                "from an expression"
+            )
+        if not expressions and self.test is not None:
+            raise ValueError("test: is only for events given as expressions; slogen writes the tests of selectors itself")
+        return self
+
+
+class ProbeSLI(Strict):
+    """A 0/1 gauge such as probe_success or up: the SLI is the share of its samples that are 1."""
+
+    metric: SelectorText
+    """The gauge's selector, such as probe_success{job="blackbox"}; every sample is one check."""
 
 
 class LatencySLI(Strict):
@@ -204,16 +277,20 @@ class SLO(Strict):
     description: Text | None = None
     runbook: str | None = None
     labels: Labels = {}
-    ratio: RatioSLI | None = None
+    ratio: EventsSLI | None = None
     latency: LatencySLI | None = None
     raw: RawSLI | None = None
+    probe: ProbeSLI | None = None
+    """A 0/1 gauge (probe_success, up): the SLI is the share of its samples that are 1."""
     burn_rate_alerts: BurnRateAlerts = BurnRateAlerts()
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLO:
-        kinds = [k for k in ("ratio", "latency", "raw") if getattr(self, k) is not None]
+        kinds = [k for k in ("ratio", "latency", "raw", "probe") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one SLI kind of ratio, latency or raw (got {', '.join(kinds) or 'none'})")
+            raise ValueError(
+                f"give exactly one SLI kind of ratio, latency, raw or probe (got {', '.join(kinds) or 'none'})"
+            )
         return self
 
 
@@ -577,6 +654,7 @@ class ServiceRouting(Strict):
 
 
 RawSLI.model_rebuild()
+EventsSLI.model_rebuild()
 ServiceFile.model_rebuild()
 
 

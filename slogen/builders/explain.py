@@ -137,6 +137,20 @@ def explain_alert(alert: m.ThresholdAlert) -> str:
 def _sli_text(sli: m.SLI) -> str:
     if isinstance(sli, m.LatencySLI):
         return f"share of {sli.histogram.render()} slower than {fmt(sli.threshold)}s (bad) over all"
+    if isinstance(sli, m.ProbeSLI):
+        return (
+            f"probe: share of the samples of {sli.metric.render()} that are 0 (bad) over all samples, counted "
+            "per 5m and summed over longer windows; a value other than 0 or 1 counts as its share of success, "
+            "clamped to [0, 1]"
+        )
+    if isinstance(sli, m.ExprRatioSLI):
+        events = "; ".join(
+            f"{name} {expr}" for name, expr in (("bad", sli.bad), ("good", sli.good), ("total", sli.total)) if expr
+        )
+        return (
+            f"event expressions: {events}; each is recorded as sum(...) with $window = 5m, and longer windows "
+            "sum those recordings (tested with the spec's own erroring and healthy series)"
+        )
     if isinstance(sli, m.RatioSLI):
         parts = [
             f"{name} {sel.render()}"

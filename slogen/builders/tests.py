@@ -14,6 +14,7 @@ from .. import model as m
 from ..errors import Problem, SpecError
 from ..promql import Selector
 from ..quantity import fmt, fmt_percent, format_duration
+from . import probe
 from . import queries as q
 from . import series as sx
 
@@ -117,24 +118,19 @@ def build_slo_tests(slo: m.SLO) -> list[Test]:
     tests = []
     points = _points(BURN_EVAL_MS)
     for name, rho in _burn_scenarios(slo):
-        tests.append(
-            {
-                "name": name,
-                "interval": "1m",
-                "input_series": _slo_series(slo, rho, points),
-                **_burn_expectation(slo, rho),
-            }
-        )
+        interval, series = _slo_input(slo, rho, points)
+        tests.append({"name": name, "interval": interval, "input_series": series, **_burn_expectation(slo, rho)})
     tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(20 * MINUTE)))
     return tests
 
 
 def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
-    """(test name, steady error ratio); None is the raw SLI's own erroring series."""
-    if isinstance(slo.sli, m.RawSLI):
+    """(test name, steady error ratio); None is the user's own erroring series."""
+    if isinstance(slo.sli, m.RawSLI | m.ExprRatioSLI):
+        kind = "raw SLI" if isinstance(slo.sli, m.RawSLI) else "event expressions"
         return [
-            ("raw SLI: the erroring series fire every burn-rate alert", None),
-            ("raw SLI: the healthy series fire none", Decimal(0)),
+            (f"{kind}: the erroring series fire every burn-rate alert", None),
+            (f"{kind}: the healthy series fire none", Decimal(0)),
         ]
     out: list[tuple[str | None, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
     for severity in c.SEVERITIES:
@@ -144,6 +140,9 @@ def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
         lowest = min(t.factor for t in tiers) * slo.budget
         above = min(Decimal(1), lowest * Decimal("1.1"))
         below = lowest * Decimal("0.9")
+        if isinstance(slo.sli, m.ProbeSLI):
+            out += probe.scenarios(severity, lowest, above, below)
+            continue
         out.append(
             (f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
         )
@@ -153,11 +152,21 @@ def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
     return out
 
 
+def _slo_input(slo: m.SLO, rho: Decimal | None, points: int) -> tuple[str, list[dict[str, str]]]:
+    """(the input series' interval, the series) of one burn-rate scenario."""
+    if isinstance(slo.sli, m.ProbeSLI):
+        assert rho is not None
+        return probe.INTERVAL, probe.series_for(slo.sli, rho, points * MINUTE // probe.INTERVAL_MS)
+    return "1m", _slo_series(slo, rho, points)
+
+
 def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, str]]:
     sli = slo.sli
-    if isinstance(sli, m.RawSLI):
+    if isinstance(sli, m.RawSLI | m.ExprRatioSLI):
         chosen = sli.erroring if rho is None else sli.healthy
         return [{"series": s.series, "values": s.values} for s in chosen]
+    if isinstance(sli, m.ProbeSLI):
+        return probe.probe_series(sli, probe.HEALTHY, points)
     assert rho is not None
     return sx.events_series(sli, rho, points)
 
