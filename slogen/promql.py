@@ -114,6 +114,15 @@ def is_selector(text: str) -> bool:
     return True
 
 
+def is_expression(text: str) -> bool:
+    """Whether the text parses as PromQL other than a bare selector."""
+    try:
+        expr = promql_parser.parse(text)
+    except ValueError:
+        return False
+    return not isinstance(expr, promql_parser.VectorSelector)
+
+
 def check_events_expression(text: str, placeholder: str) -> None:
     """An expression of events per second: parsed as check_expression does, and an instant
     vector (a range or a string cannot be summed into a recording)."""

@@ -151,7 +151,7 @@ def _alert_event(value: str) -> str:
     if WINDOW_PLACEHOLDER in value and not promql.is_selector(value):
         raise ValueError(
             "a threshold alert's ratio takes selectors, not expressions (slogen builds its tests from "
-            "them): use an expr alert with a test: block, or an SLO's ratio with ratio_of"
+            "them): use an expr alert with a test: block"
         )
     promql.parse_selector(value)
     return value
@@ -162,13 +162,12 @@ def _event(value: str) -> str:
     if promql.is_selector(value):
         return value
     if WINDOW_PLACEHOLDER not in value:
-        try:
-            promql.parse_selector(value)
-        except ValueError as exc:
+        if promql.is_expression(value):
             raise ValueError(
-                f"{exc}; an expression of events (Sloth's form) must use the {WINDOW_PLACEHOLDER} placeholder, "
-                f"such as sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
-            ) from None
+                f"{value!r} is an expression, not a selector: an expression of events (Sloth's form) must use "
+                f"the {WINDOW_PLACEHOLDER} placeholder, such as sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
+            )
+        promql.parse_selector(value)  # says what is wrong with the selector, as before
     promql.check_events_expression(value, WINDOW_PLACEHOLDER)
     return value
 
