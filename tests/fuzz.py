@@ -66,7 +66,7 @@ _EVENT_EXPRESSIONS = (
     "sum(rate(m[$window]))", 'rate(m{a="x"}[$window])', "sum(rate(m[$window])) - (sum(rate(n[$window])) or vector(0))",
     "m[$window]", "sum(rate(m[5m]))", "increase(m[$window]) / 300", "sum(rate(m[{{.window}}]))", "1",
     'sum by (a) (rate(m{a=~"x|y"}[$window]))', "sum(rate(m[$window:1m]))", "rate(m[$window]) +",
-)
+)  # fmt: skip
 FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "objective": ("99.999%", "50%", "0.9999", "99.99999%", "0.1%", 0.95, "1e-3", "99.9 %"),
     "window": ("1h", "2h", "1d", "7d", "90d", "365d", "61m", "5m", "1m", "10m", "1w", "4w", "1y"),

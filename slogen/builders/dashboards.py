@@ -225,7 +225,10 @@ def traffic_panel(slo: m.SLO, y: int) -> Panel:
             unit="percentunit",
         )
     if isinstance(sli, m.ProbeSLI):
-        queries = [Query(q.recorded(c.TOTAL_RATE, slo), "samples/s"), Query(q.recorded(c.BAD_RATE, slo), "failed samples/s")]
+        queries = [
+            Query(q.recorded(c.TOTAL_RATE, slo), "samples/s"),
+            Query(q.recorded(c.BAD_RATE, slo), "failed samples/s"),
+        ]
         return Panel("timeseries", "Probe samples and failures (5m)", queries, x=12, y=y, w=12, h=GRAPH_H, unit="ops")
     queries = [Query(q.recorded(c.TOTAL_RATE, slo), "all events/s"), Query(q.recorded(c.BAD_RATE, slo), "bad events/s")]
     return Panel("timeseries", "Traffic and errors (5m rate)", queries, x=12, y=y, w=12, h=GRAPH_H, unit="ops")

@@ -87,7 +87,9 @@ def _goods_near(zeros: int, target: Decimal) -> range:
 _PLANS: dict[Decimal, Plan] = {Decimal(0): HEALTHY}
 
 
-def scenarios(severity: str, threshold: Decimal, above: Decimal, below: Decimal) -> list[tuple[str | None, Decimal | None]]:
+def scenarios(
+    severity: str, threshold: Decimal, above: Decimal, below: Decimal
+) -> list[tuple[str | None, Decimal | None]]:
     """A share of failed samples above the severity's lowest threshold that fires it, and
     one below that does not, each the nearest to 1.1x and 0.9x that samples can make."""
     out: list[tuple[str | None, Decimal | None]] = []
