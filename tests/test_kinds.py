@@ -134,6 +134,22 @@ _THRESHOLDS = [
 ]
 
 
+def test_the_generated_probe_tests_pass_for_objectives_and_windows_at_the_edges(promtool: str, tmp_path: Path) -> None:
+    """A 0 every 5 minutes (99.99%) once made the first, partial windows fail a test: the
+    series' phase keeps them at their share; promtool runs every generated test here."""
+    slos = "".join(
+        f"  p{i}:\n    objective: {objective}\n    window: {window}\n"
+        f'    probe: {{metric: \'up{{job="node", instance=~"10\\\\.0\\\\..+"}}\'}}\n'
+        for i, (objective, window) in enumerate(
+            (o, w) for o in ("50%", "99%", "99.99%", "99.999%") for w in ("1h", "7d", "90d")
+        )
+    )
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo" / "probes.yaml").write_text(f"version: 1\nservice: probes\nslos:\n{slos}")
+    result = slogen("validate", "--spec", "slo", cwd=tmp_path)
+    assert "promtool test rules: passed (12 files)" in result.stdout, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("threshold", _THRESHOLDS, ids=str)
 def test_probe_test_series_sit_on_either_side_of_each_threshold(threshold: Decimal) -> None:
     above, below = min(Decimal(1), threshold * Decimal("1.1")), threshold * Decimal("0.9")
@@ -156,7 +172,7 @@ def test_probe_series_vary_a_label_the_selector_does_not_pin() -> None:
         'up{instance="10.0.0.1:9100", job="web", slogen_probe="slogen-bad-0"}',
         'up{instance="10.0.0.1:9100", job="web", slogen_probe="slogen-sparse"}',
     ]
-    assert series[3]["values"].startswith("_ 0 _x59 0 _x59 ")
+    assert series[3]["values"].startswith("_x30 0 _x59 0 _x59 ")  # mid-period, off the minute
 
 
 # --- event expressions ----------------------------------------------------------------

@@ -4,9 +4,9 @@ A probe's error ratio is the share of its samples that are 0, so a ratio near a 
 threshold (1.1% for a 99.9% ticket) needs hundreds of samples per 5m window. The series
 are sampled every second (301 samples in a 5m window: Prometheus 2 includes both ends):
 `good` series always 1, `bad` series always 0, and at most one `sparse` series with a 0
-every 300/k seconds and no sample between, k zeros per window. Its zeros fall one second
-after a multiple of the period, never on an evaluation's window edge (a whole minute), so
-that every window holds exactly k of them and the ratio stays steady.
+every 300/k seconds and no sample between, k zeros per window. Its zeros fall mid-period,
+never on an evaluation's window edge (a whole minute), so that every window holds exactly
+k of them and the ratio stays steady.
 """
 
 from __future__ import annotations
@@ -120,10 +120,26 @@ def probe_series(sli: m.ProbeSLI, chosen: Plan, points: int) -> list[sx.Series]:
         out.append(sx.gauge(sli.metric.metric, {**base, label: f"slogen-bad-{i}"}, Decimal(0), points - 1))
     if chosen.sparse:
         period = 300 // chosen.sparse
-        gap = f" _x{period - 1}" if period > 1 else ""
-        values = "_ " + " ".join(f"0{gap}" for _ in range(points // period))
-        out.append({"series": sx.series_text(sli.metric.metric, {**base, label: "slogen-sparse"}), "values": values})
+        first = _phase(period)
+        zeros = " ".join(f"0 _x{period - 1}" for _ in range((points - first) // period))
+        out.append(
+            {
+                "series": sx.series_text(sli.metric.metric, {**base, label: "slogen-sparse"}),
+                "values": f"_x{first} {zeros}",
+            }
+        )
     return out
+
+
+def _phase(period: int) -> int:
+    """The second of the first 0: mid-period, so that the windows of the first five
+    minutes, which hold fewer samples, hold as many 0s as their share (give or take half
+    a 0: one at second 1 made them fail far more, and the alerts of a 99.99% objective
+    fired on a share 0.9x the threshold); and never on a whole minute, a window's edge."""
+    first = period // 2
+    while any((first + j * period) % 60 == 0 for j in range(60)):
+        first += 1
+    return first
 
 
 def _pinned(sli: m.ProbeSLI, label: str) -> bool:
