@@ -80,7 +80,8 @@ def _goods_near(zeros: int, target: Decimal) -> range:
     if zeros == 0 or target <= 0:
         return range(0, 2)
     ideal = float(zeros * (1 - target) / (PER_WINDOW * target))
-    return range(max(0, int(ideal * 0.8) - 1), min(MAX_GOOD, int(ideal * 1.2) + 2) + 1)
+    high = min(MAX_GOOD, int(ideal * 1.2) + 2)
+    return range(min(max(0, int(ideal * 0.8) - 1), high), high + 1)  # past MAX_GOOD: MAX_GOOD
 
 
 # Each ratio a scenario names, and the plan that builds it (plans depend only on their inputs).
