@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from . import conventions as c
-from . import promql, series_notation
+from . import events, promql, series_notation
 from .errors import shown
 from .quantity import parse_duration, parse_number, parse_ratio
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
-WINDOW_PLACEHOLDER = "$window"
+WINDOW_PLACEHOLDER = events.WINDOW_PLACEHOLDER
 RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"})
 
 
@@ -146,45 +146,8 @@ class Series(Strict):
     values: Annotated[str, _problem_of(series_notation.values_problem)]
 
 
-def _alert_event(value: str) -> str:
-    """A threshold alert's events are selectors: its tests are built from them."""
-    if WINDOW_PLACEHOLDER in value and not promql.is_selector(value):
-        raise ValueError(
-            "a threshold alert's ratio takes selectors, not expressions (slogen builds its tests from "
-            "them): use an expr alert with a test: block"
-        )
-    promql.parse_selector(value)
-    return value
-
-
-def _event(value: str) -> str:
-    """A selector, as before, or an expression of events per second with `$window`."""
-    if promql.is_selector(value):
-        return value
-    if WINDOW_PLACEHOLDER not in value:
-        if promql.is_expression(value):
-            raise ValueError(
-                f"{value!r} is an expression, not a selector: an expression of events (Sloth's form) must use "
-                f"the {WINDOW_PLACEHOLDER} placeholder, such as sum(rate(http_requests_total[{WINDOW_PLACEHOLDER}]))"
-            )
-        promql.parse_selector(value)  # says what is wrong with the selector, as before
-    promql.check_events_expression(value, WINDOW_PLACEHOLDER)
-    return value
-
-
-AlertEventText = Annotated[str, AfterValidator(_alert_event)]
-EventText = Annotated[str, AfterValidator(_event)]
-
-
-def _two_of_three(sli: RatioSLI) -> list[str]:
-    given = [n for n in ("bad", "good", "total") if getattr(sli, n) is not None]
-    if len(given) != 2:
-        raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
-    first, second = (getattr(sli, n) for n in given)
-    both_selectors = promql.is_selector(first) and promql.is_selector(second)
-    if both_selectors and promql.parse_selector(first) == promql.parse_selector(second):
-        raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
-    return given
+AlertEventText = Annotated[str, AfterValidator(events.alert_event)]
+EventText = Annotated[str, AfterValidator(events.event)]
 
 
 class RatioSLI(Strict):
@@ -196,11 +159,11 @@ class RatioSLI(Strict):
 
     @model_validator(mode="after")
     def _two(self) -> RatioSLI:
-        _two_of_three(self)
+        events.two_of_three(self.bad, self.good, self.total)
         return self
 
 
-class EventsSLI(RatioSLI):
+class EventsSLI(Strict):
     """An SLO's events: any two of bad, good and total, each a selector of counters or an
     expression of events per second with `$window` (Sloth's form)."""
 
@@ -216,7 +179,7 @@ class EventsSLI(RatioSLI):
 
     @model_validator(mode="after")
     def _test_when_expression(self) -> EventsSLI:
-        given = _two_of_three(self)
+        given = events.two_of_three(self.bad, self.good, self.total)
         expressions = [n for n in given if not promql.is_selector(getattr(self, n))]
         if expressions and self.test is None:
             raise ValueError(
@@ -225,7 +188,9 @@ class EventsSLI(RatioSLI):
                 "from an expression"
             )
         if not expressions and self.test is not None:
-            raise ValueError("test: is only for events given as expressions; slogen writes the tests of selectors itself")
+            raise ValueError(
+                "test: is only for events given as expressions; slogen writes the tests of selectors itself"
+            )
         return self
 
 
