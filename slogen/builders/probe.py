@@ -26,8 +26,8 @@ PER_WINDOW = 301  # samples of a 1s series in [t-5m, t]
 SPARSE_ZEROS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 25, 30, 50, 60, 75, 100, 150)  # k with 300/k whole
 MAX_GOOD = 400  # 400 series of 1,020 samples: about a second of promtool
 MAX_BAD = 3
-MARGIN = Decimal("0.03")
-NEAR = 0.05  # near enough to the target ratio  # keep 3% from the threshold: the first minutes' windows are partial
+MARGIN = Decimal("0.03")  # keep 3% from the threshold: the first minutes' windows are partial
+NEAR = 0.05  # near enough to the target ratio to prefer fewer series over nearer
 
 
 @dataclass(frozen=True)
@@ -84,30 +84,24 @@ def _goods_near(zeros: int, target: Decimal) -> range:
     return range(min(max(0, int(ideal * 0.8) - 1), high), high + 1)  # past MAX_GOOD: MAX_GOOD
 
 
-# Each ratio a scenario names, and the plan that builds it (plans depend only on their inputs).
-_PLANS: dict[Decimal, Plan] = {Decimal(0): HEALTHY}
-
-
 def scenarios(
-    severity: str, threshold: Decimal, above: Decimal, below: Decimal
-) -> list[tuple[str | None, Decimal | None]]:
-    """A share of failed samples above the severity's lowest threshold that fires it, and
-    one below that does not, each the nearest to 1.1x and 0.9x that samples can make."""
-    out: list[tuple[str | None, Decimal | None]] = []
+    sli: m.ProbeSLI, severity: str, threshold: Decimal, above: Decimal, below: Decimal, points: int
+) -> list[tuple[str, Decimal | None, list[sx.Series]]]:
+    """(test name, steady error ratio, series): a share of failed samples above the
+    severity's lowest threshold that fires it and one below that does not, each the
+    nearest to 1.1x and 0.9x that samples can make."""
+    out: list[tuple[str, Decimal | None, list[sx.Series]]] = []
     for target, fire in ((above, True), (below, False)):
         chosen = plan(target, threshold, fire)
         value = ratio(chosen)
-        _PLANS[value] = chosen
         times = fmt((value / threshold).quantize(Decimal("0.001")))
         verdict = "fires it" if fire else "does not fire it"
         zeros = chosen.bad * PER_WINDOW + chosen.sparse
         shown = f"{zeros} of {zeros + chosen.good * PER_WINDOW} probe samples failed in every 5m"
-        out.append((f"{severity}: {shown} ({times}x its lowest threshold) {verdict}", value))
+        out.append(
+            (f"{severity}: {shown} ({times}x its lowest threshold) {verdict}", value, probe_series(sli, chosen, points))
+        )
     return out
-
-
-def series_for(sli: m.ProbeSLI, value: Decimal, points: int) -> list[sx.Series]:
-    return probe_series(sli, _PLANS[value], points)
 
 
 def probe_series(sli: m.ProbeSLI, chosen: Plan, points: int) -> list[sx.Series]:
