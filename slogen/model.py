@@ -46,7 +46,27 @@ class RawSLI:
     healthy: tuple[TestSeries, ...]
 
 
-SLI = RatioSLI | LatencySLI | RawSLI
+@dataclass(frozen=True)
+class ExprRatioSLI:
+    """A ratio SLI whose events are expressions of events per second with `$window`
+    (a selector among them is written here as `rate(selector[$window])`)."""
+
+    bad: str | None
+    good: str | None
+    total: str | None
+    erroring: tuple[TestSeries, ...]
+    healthy: tuple[TestSeries, ...]
+
+
+@dataclass(frozen=True)
+class ProbeSLI:
+    """A 0/1 gauge: the share of its samples that are 1."""
+
+    metric: Selector
+
+
+SLI = RatioSLI | LatencySLI | RawSLI | ExprRatioSLI | ProbeSLI
+EventsSLI = RatioSLI | LatencySLI | ExprRatioSLI | ProbeSLI  # recorded as bad and total events per 5m
 
 
 @dataclass(frozen=True)

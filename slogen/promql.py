@@ -105,6 +105,40 @@ def parse_selector(text: str) -> Selector:
     return Selector(name, tuple(sorted(matchers)))
 
 
+def is_selector(text: str) -> bool:
+    """Whether the text is a plain series selector that parse_selector accepts."""
+    try:
+        parse_selector(text)
+    except ValueError:
+        return False
+    return True
+
+
+def is_expression(text: str) -> bool:
+    """Whether the text parses as PromQL other than a bare selector."""
+    try:
+        expr = promql_parser.parse(text)
+    except ValueError:
+        return False
+    return not isinstance(expr, promql_parser.VectorSelector)
+
+
+def check_events_expression(text: str, placeholder: str) -> None:
+    """An expression of events per second: parsed as check_expression does, and an instant
+    vector (a range or a string cannot be summed into a recording)."""
+    check_expression(text, placeholder)
+    node: promql_parser.Expr = promql_parser.parse(text.replace(placeholder, "5m"))
+    while isinstance(node, promql_parser.ParenExpr):
+        node = node.expr
+    if isinstance(node, promql_parser.MatrixSelector | promql_parser.SubqueryExpr | promql_parser.StringLiteral):
+        raise ValueError(
+            f"an expression of events must give events per second (an instant vector), such as "
+            f"sum(rate(x[{placeholder}])), got {text!r}"
+        )
+    if isinstance(node, promql_parser.NumberLiteral):
+        raise ValueError(f"an expression of events must read series, got the number {text!r}")
+
+
 def _parts(expr: promql_parser.VectorSelector) -> tuple[str, list[Matcher]]:
     """The metric name (also from a lone `__name__="..."`) and the other matchers."""
     name = expr.name or ""
@@ -150,6 +184,34 @@ def total_selectors(text: str) -> list[Selector] | None:
                 return None
         else:
             return None
+
+
+def presence_selectors(text: str) -> list[Selector]:
+    """The series an expression of events cannot do without: its first operand through
+    `+`, `-`, `or` and `unless` (in `all - (client_errors or vector(0))` the client errors
+    may never have happened), both through `*`, `/` and `and`."""
+    out: list[Selector] = []
+
+    def visit(node: promql_parser.Expr) -> None:
+        if isinstance(node, promql_parser.ParenExpr | promql_parser.SubqueryExpr | promql_parser.AggregateExpr):
+            visit(node.expr)
+        elif isinstance(node, promql_parser.Call):
+            for arg in node.args:
+                visit(arg)
+        elif isinstance(node, promql_parser.BinaryExpr):
+            visit(node.lhs)
+            if str(node.op) not in ("+", "-", "or", "unless"):
+                visit(node.rhs)
+        elif isinstance(node, promql_parser.MatrixSelector):
+            visit(node.vector_selector)
+        elif isinstance(node, promql_parser.VectorSelector):
+            name, matchers = _parts(node)
+            selector = Selector(name, tuple(sorted(matchers)))
+            if selector not in out:
+                out.append(selector)
+
+    visit(promql_parser.parse(text))
+    return out
 
 
 def _nodes(expr: promql_parser.Expr) -> list[object]:

@@ -17,6 +17,7 @@ from .load import Document, Path_, dotted
 from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
+from .resolve_kinds import ratio_sli, unfit_for_ratio_of
 from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
 from .tiers import plan_tiers
 
@@ -199,8 +200,9 @@ class _Resolver:
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:
         if slo.ratio is not None:
-            r = slo.ratio
-            return m.RatioSLI(bad=_sel(r.bad), good=_sel(r.good), total=_sel(r.total))
+            return ratio_sli(slo.ratio)
+        if slo.probe is not None:
+            return m.ProbeSLI(parse_selector(slo.probe.metric))
         if slo.latency is not None:
             lat = slo.latency
             le = checks.le_in_histogram(parse_selector(lat.histogram), is_slo=True)
@@ -344,15 +346,11 @@ class _Resolver:
                 )
             if slo is None:
                 return None
-            if isinstance(slo.sli, m.RawSLI):
-                self.problems.append(
-                    doc.problem(
-                        (*path, "ratio_of"),
-                        f"SLO {alert.ratio_of!r} has a raw SLI: it has no events to take a ratio of; use expr",
-                    )
-                )
+            unfit = unfit_for_ratio_of(slo.sli)
+            if unfit:
+                self.problems.append(doc.problem((*path, "ratio_of"), f"SLO {alert.ratio_of!r} {unfit}"))
                 return None
-            assert not isinstance(slo.sli, m.RawSLI)
+            assert isinstance(slo.sli, m.RatioSLI | m.LatencySLI)
             return m.RatioAlert(slo.sli, alert.measure, slo)
         if alert.ratio is not None:
             r = alert.ratio

@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from . import conventions as c
-from . import promql, series_notation
+from . import events, promql, series_notation
 from .errors import shown
 from .quantity import parse_duration, parse_number, parse_ratio
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
-WINDOW_PLACEHOLDER = "$window"
+WINDOW_PLACEHOLDER = events.WINDOW_PLACEHOLDER
 RESERVED_LABELS = frozenset({"service", "slo", "owner", "severity", "alertname"})
 
 
@@ -148,25 +148,62 @@ class Series(Strict):
     """Its samples in promtool's expanding notation, one a minute (`0+10x60`), at most 10,080."""
 
 
+AlertEventText = Annotated[str, AfterValidator(events.alert_event)]
+EventText = Annotated[str, AfterValidator(events.event)]
+
+
 class RatioSLI(Strict):
     """Counters: any two of bad, good and total events."""
 
-    bad: SelectorText | None = None
+    bad: AlertEventText | None = None
     """Failed events: a counter selector."""
-    good: SelectorText | None = None
+    good: AlertEventText | None = None
     """Successful events: a counter selector."""
-    total: SelectorText | None = None
+    total: AlertEventText | None = None
     """All events: a counter selector."""
 
     @model_validator(mode="after")
-    def _two_of_three(self) -> RatioSLI:
-        given = [n for n in ("bad", "good", "total") if getattr(self, n) is not None]
-        if len(given) != 2:
-            raise ValueError(f"give exactly two of bad, good and total (got {', '.join(given) or 'none'})")
-        first, second = (promql.parse_selector(getattr(self, n)) for n in given)
-        if first == second:
-            raise ValueError(f"{given[0]} and {given[1]} are the same selector: they would count the same events")
+    def _two(self) -> RatioSLI:
+        events.two_of_three(self.bad, self.good, self.total)
         return self
+
+
+class EventsSLI(Strict):
+    """An SLO's events: any two of bad, good and total, each a selector of counters or an
+    expression of events per second with `$window` (Sloth's form)."""
+
+    bad: EventText | None = None
+    """Failed events: a counter selector, or an expression with $window such as sum(rate(x{code=~"5.."}[$window]))."""
+    good: EventText | None = None
+    """Successful events: a counter selector, or an expression with $window."""
+    total: EventText | None = None
+    """All events: a counter selector, or an expression with $window."""
+    test: RawSLITest | None = None
+    """Input series for the generated tests, required when any event is an expression (slogen cannot derive
+    series from an expression): `erroring` must fire every burn-rate alert, `healthy` none."""
+
+    @model_validator(mode="after")
+    def _test_when_expression(self) -> EventsSLI:
+        given = events.two_of_three(self.bad, self.good, self.total)
+        expressions = [n for n in given if not promql.is_selector(getattr(self, n))]
+        if expressions and self.test is None:
+            raise ValueError(
+                f"{' and '.join(expressions)} {'is an expression' if len(expressions) == 1 else 'are expressions'}: "
+                "give a test: block (erroring and healthy input series), since slogen cannot derive test series "
+                "from an expression"
+            )
+        if not expressions and self.test is not None:
+            raise ValueError(
+                "test: is only for events given as expressions; slogen writes the tests of selectors itself"
+            )
+        return self
+
+
+class ProbeSLI(Strict):
+    """A 0/1 gauge such as probe_success or up: the SLI is the share of its samples that are 1."""
+
+    metric: SelectorText
+    """The gauge's selector, such as probe_success{job="blackbox"}; every sample is one check."""
 
 
 class LatencySLI(Strict):
@@ -227,20 +264,24 @@ class SLO(Strict):
     """One SLI, error budget and set of burn-rate alerts per value of these labels of the
     events (`by: [route]`: one per route), recorded once with `sum by (...)`; the alerts
     carry the labels. Not for raw SLIs, whose expression decides its own labels."""
-    ratio: RatioSLI | None = None
-    """SLI kind: counters of events, any two of bad, good and total."""
+    ratio: EventsSLI | None = None
+    """SLI kind: events, any two of bad, good and total (selectors of counters, or expressions with `$window`)."""
     latency: LatencySLI | None = None
     """SLI kind: the share of requests at or under a bucket boundary of a classic histogram."""
     raw: RawSLI | None = None
     """SLI kind: an error-ratio expression with `$window`, and test series to prove its alerts."""
+    probe: ProbeSLI | None = None
+    """A 0/1 gauge (probe_success, up): the SLI is the share of its samples that are 1."""
     burn_rate_alerts: BurnRateAlerts = BurnRateAlerts()
     """Which burn-rate alerts to generate: page (critical) and ticket (warning); both by default."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLO:
-        kinds = [k for k in ("ratio", "latency", "raw") if getattr(self, k) is not None]
+        kinds = [k for k in ("ratio", "latency", "raw", "probe") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError(f"give exactly one SLI kind of ratio, latency or raw (got {', '.join(kinds) or 'none'})")
+            raise ValueError(
+                f"give exactly one SLI kind of ratio, latency, raw or probe (got {', '.join(kinds) or 'none'})"
+            )
         return self
 
 
@@ -639,6 +680,7 @@ class ServiceRouting(Strict):
 
 
 RawSLI.model_rebuild()
+EventsSLI.model_rebuild()
 ServiceFile.model_rebuild()
 
 

@@ -61,6 +61,12 @@ _SELECTORS = (
     "m", 'm{a=~"x|y"}', 'm{a!="", b=~".+"}', 'a:b:c{x="y"}', 'm{a=~"(?i)x"}', 'm{a="日本"}', 'm{a="$x"}',
     'm{a=~"^x$"}', 'm{a!~"5.."}', 'm_total{job="a b", le="1"}', 'm{a=""}', 'm{a="\\\\"}', 'm{a=~"x{2,3}"}',
 )
+# Event expressions (Sloth's form) in an SLO's ratio, valid and nearly so.
+_EVENT_EXPRESSIONS = (
+    "sum(rate(m[$window]))", 'rate(m{a="x"}[$window])', "sum(rate(m[$window])) - (sum(rate(n[$window])) or vector(0))",
+    "m[$window]", "sum(rate(m[5m]))", "increase(m[$window]) / 300", "sum(rate(m[{{.window}}]))", "1",
+    'sum by (a) (rate(m{a=~"x|y"}[$window]))', "sum(rate(m[$window:1m]))", "rate(m[$window]) +",
+)  # fmt: skip
 FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "objective": ("99.999%", "50%", "0.9999", "99.99999%", "0.1%", 0.95, "1e-3", "99.9 %"),
     "window": ("1h", "2h", "1d", "7d", "90d", "365d", "61m", "5m", "1m", "10m", "1w", "4w", "1y"),
@@ -78,9 +84,10 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "runbook": ("https://x/y?a=b&c=d#e", "#anchor", "relative/path.md", "http://例え.jp/", "#", "a b"),
     "owner": ("team-a", "Team.B", "x" * 60, "1"),
     "service": ("a", "a-b_c", "x" * 32, "0", "overview"),
-    "bad": _SELECTORS,
-    "good": _SELECTORS,
-    "total": _SELECTORS,
+    "bad": _SELECTORS + _EVENT_EXPRESSIONS,
+    "good": _SELECTORS + _EVENT_EXPRESSIONS,
+    "total": _SELECTORS + _EVENT_EXPRESSIONS,
+    "metric": (*_SELECTORS, "up", 'probe_success{job="blackbox", instance="https://x.example"}', 'up{job=~".+"}'),
     "histogram": _SELECTORS,
     "gauge": _SELECTORS,
     "capacity": _SELECTORS,

@@ -105,9 +105,9 @@ def test_a_mutated_spec_is_generated_and_proven_or_refused_at_file_and_line(muta
 
 
 def _only_a_users_own_test_failed(mutant: Mutant, report: str) -> bool:
-    """The one refusal that is right: the generated test of a raw SLI or raw alert, which
-    runs the user's own `test:` series, fails because the mutant no longer makes them err
-    (or stay quiet) as their names say (a mutated series, or an objective of 0.1% that the
+    """The one refusal that is right: the generated test of a raw SLI, a raw alert or event
+    expressions, which runs the user's own `test:` series, fails because the mutant no
+    longer makes them err (or stay quiet) as their names say (a mutated series, or an objective of 0.1% that the
     "erroring" series no longer breach). Only promtool can evaluate the user's expression
     on them: its failing test is the test doing its job, at the item's line."""
     if re.search(r"slogen: 1 of \d+ checks failed: promtool test rules\Z", report.rstrip()) is None:
@@ -121,4 +121,11 @@ def _only_a_users_own_test_failed(mutant: Mutant, report: str) -> bool:
                 items = data.get(section)
                 if isinstance(items, dict):
                     raw |= {name for name, item in items.items() if isinstance(item, dict) and key in item}
+            slos = data.get("slos")
+            if isinstance(slos, dict):  # event expressions run the user's `test:` series too
+                raw |= {
+                    name
+                    for name, item in slos.items()
+                    if isinstance(item, dict) and isinstance(item.get("ratio"), dict) and "test" in item["ratio"]
+                }
     return bool(failing) and all(item in raw for item in failing)

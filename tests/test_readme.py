@@ -19,5 +19,5 @@ def test_the_readme_examples_validate(promtool: str, tmp_path: Path) -> None:
     (tmp_path / "slo" / "alerting.yaml").write_text(_block("version: 1\nsmtp:"))
     result = slogen("validate", "--spec", "slo", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "promtool test rules: passed (8 files)" in result.stdout
+    assert "promtool test rules: passed (10 files)" in result.stdout
     assert "amtool check-config: passed (1 file)" in result.stdout

@@ -232,6 +232,12 @@ def traffic_panel(slo: m.SLO, y: int) -> Panel:
             h=GRAPH_H,
             unit="percentunit",
         )
+    if isinstance(sli, m.ProbeSLI):
+        queries = [
+            Query(dg.recorded(c.TOTAL_RATE, slo), dg.legend(slo, "samples/s")),
+            Query(dg.recorded(c.BAD_RATE, slo), dg.legend(slo, "failed samples/s")),
+        ]
+        return Panel("timeseries", "Probe samples and failures (5m)", queries, x=12, y=y, w=12, h=GRAPH_H, unit="ops")
     queries = [
         Query(dg.recorded(c.TOTAL_RATE, slo), dg.legend(slo, "all events/s")),
         Query(dg.recorded(c.BAD_RATE, slo), dg.legend(slo, "bad events/s")),

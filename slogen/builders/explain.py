@@ -74,7 +74,7 @@ def explain_slo(slo: m.SLO) -> str:
         f"{slo.service}/{slo.id}  ({slo.source.file}:{slo.source.line})",
         f"  {slo.description}",
         f"  objective {fmt_percent(slo.objective)} over {format_duration(slo.period_ms)}; "
-        f"error budget {fmt_percent(slo.budget)} of events "
+        f"error budget {fmt_percent(slo.budget)} of {'probe samples' if isinstance(slo.sli, m.ProbeSLI) else 'events'} "
         f"(= {format_duration(int(slo.budget * slo.period_ms))} of total outage)",
         f"  SLI: {_sli_text(slo.sli)}",
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
@@ -159,6 +159,20 @@ def _groups_text(slo: m.SLO) -> list[str]:
 def _sli_text(sli: m.SLI) -> str:
     if isinstance(sli, m.LatencySLI):
         return f"share of {sli.histogram.render()} slower than {fmt(sli.threshold)}s (bad) over all"
+    if isinstance(sli, m.ProbeSLI):
+        return (
+            f"probe: share of the samples of {sli.metric.render()} that are 0 (bad) over all samples, counted "
+            "per 5m and summed over longer windows; a value other than 0 or 1 counts as its share of success, "
+            "clamped to [0, 1]"
+        )
+    if isinstance(sli, m.ExprRatioSLI):
+        events = "; ".join(
+            f"{name} {expr}" for name, expr in (("bad", sli.bad), ("good", sli.good), ("total", sli.total)) if expr
+        )
+        return (
+            f"event expressions: {events}; each is recorded as sum(...) with $window = 5m, and longer windows "
+            "sum those recordings (tested with the spec's own erroring and healthy series)"
+        )
     if isinstance(sli, m.RatioSLI):
         parts = [
             f"{name} {sel.render()}"

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from .. import conventions as c
 from .. import model as m
-from ..promql import Matcher, Selector, expression_selectors, total_selectors
+from ..promql import Matcher, Selector, expression_selectors, presence_selectors, total_selectors
 from ..quantity import fmt, fmt_le, format_duration
 
 
@@ -20,6 +20,7 @@ def le_matcher(bound: Decimal) -> Matcher:
 
 
 INF = Matcher("le", "=", "+Inf")
+WINDOW = "$window"  # the placeholder of raw SLIs and event expressions
 
 
 def bucket(histogram: Selector) -> Selector:
@@ -39,8 +40,9 @@ def rate_over(selector: Selector, window: str, extra: tuple[Matcher, ...] = (), 
     return _sum(f"rate({selector.render(extra)}[{window}])", by)
 
 
-def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
-    """(bad events per second, all events per second) over one window, from raw series."""
+def events(sli: m.EventsSLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(bad events per second, all events per second) over one window, from raw series:
+    the one place that reads an SLI's raw series for its recordings."""
 
     # Series of bad (or good) events often exist only after the first one: count them as
     # 0 until then, so that the error ratio is 0 (or 1) and not missing. Without `by`, a
@@ -51,19 +53,49 @@ def events(sli: m.RatioSLI | m.LatencySLI, window_ms: int, by: tuple[str, ...] =
 
     if isinstance(sli, m.LatencySLI):
         hist = bucket(sli.histogram)
-        total = rate(hist, window_ms, (INF,), by)
-        good = rate(hist, window_ms, (le_matcher(sli.threshold),), by)
+        all_events = rate(hist, window_ms, (INF,), by)
+        under = rate(hist, window_ms, (le_matcher(sli.threshold),), by)
+        return f"{all_events} - {zero(under, all_events)}", all_events
+    if isinstance(sli, m.ProbeSLI):
+        return probe_events(sli, window_ms, by)
+    bad, good, total = _event_rates(sli, window_ms, by)
+    if bad is not None and total is not None:
+        return zero(bad, total), total
+    if good is not None and total is not None:
         return f"{total} - {zero(good, total)}", total
-    if sli.bad is not None and sli.total is not None:
-        total = rate(sli.total, window_ms, by=by)
-        return zero(rate(sli.bad, window_ms, by=by), total), total
-    if sli.good is not None and sli.total is not None:
-        total = rate(sli.total, window_ms, by=by)
-        return f"{total} - {zero(rate(sli.good, window_ms, by=by), total)}", total
-    assert sli.good is not None and sli.bad is not None
-    good, bad = rate(sli.good, window_ms, by=by), rate(sli.bad, window_ms, by=by)
+    assert good is not None and bad is not None
     bad_or_zero = zero(bad, good)
     return bad_or_zero, f"{zero(good, bad)} + {bad_or_zero}"
+
+
+def _event_rates(
+    sli: m.RatioSLI | m.ExprRatioSLI, window_ms: int, by: tuple[str, ...]
+) -> tuple[str | None, str | None, str | None]:
+    """Bad, good and total events per second, summed (None where not given). An
+    expression gets the window for its placeholder and a sum around it, so that it
+    carries no labels of its own, as a selector's rate does."""
+    if isinstance(sli, m.RatioSLI):
+        return tuple(  # type: ignore[return-value]
+            rate(x, window_ms, by=by) if x is not None else None for x in (sli.bad, sli.good, sli.total)
+        )
+    w = format_duration(window_ms)
+    return tuple(  # type: ignore[return-value]
+        _sum(x.replace(WINDOW, w), by) if x is not None else None for x in (sli.bad, sli.good, sli.total)
+    )
+
+
+def probe_events(sli: m.ProbeSLI, window_ms: int, by: tuple[str, ...] = ()) -> tuple[str, str]:
+    """(failed samples per second, samples per second) of a 0/1 gauge over the window.
+
+    Each sample is a check: the failed ones are counted per series as the samples times
+    the share that was not 1, that share clamped to [0, 1], so that a gauge with other
+    values (a 2, a -1) cannot make failures negative or more than the samples. Range
+    functions only: no subquery, which would re-evaluate the selector at every step."""
+    sel = f"{sli.metric.render()}[{format_duration(window_ms)}]"
+    seconds = window_ms // 1000
+    total = _sum(f"count_over_time({sel})", by)
+    bad = _sum(f"count_over_time({sel}) * (1 - clamp(avg_over_time({sel}), 0, 1))", by)
+    return f"{bad} / {seconds}", f"{total} / {seconds}"
 
 
 def recorded(name: str, slo: m.SLO) -> str:
@@ -142,6 +174,13 @@ def threshold_value(alert: m.ThresholdAlert) -> str:
 def _sli_presence(sli: m.SLI) -> list[Selector]:
     if isinstance(sli, m.LatencySLI):
         return [bucket(sli.histogram)]
+    if isinstance(sli, m.ProbeSLI):
+        return [sli.metric]
+    if isinstance(sli, m.ExprRatioSLI):
+        # The series of all events (else of the good ones): bad events may never have happened.
+        watched = sli.total or sli.good
+        assert watched is not None
+        return presence_selectors(watched.replace(WINDOW, format_duration(c.BASE_WINDOW_MS)))
     if isinstance(sli, m.RatioSLI):
         return [s for s in (sli.total or sli.good,) if s is not None]
     # A raw SLI: the series of its denominator (the total), or, if it is no division,

@@ -14,6 +14,7 @@ from .. import model as m
 from ..errors import Problem, SpecError
 from ..promql import Selector
 from ..quantity import fmt, fmt_percent, format_duration
+from . import probe
 from . import queries as q
 from . import series as sx
 
@@ -120,34 +121,46 @@ def build_slo_tests(slo: m.SLO) -> list[Test]:
         return build_grouped_slo_tests(slo)
     tests = []
     points = _points(BURN_EVAL_MS)
-    for name, rho in _burn_scenarios(slo):
-        tests.append(
-            {
-                "name": name,
-                "interval": "1m",
-                "input_series": _slo_series(slo, rho, points),
-                **_burn_expectation(slo, rho),
-            }
-        )
+    for name, rho, interval, series in _burn_inputs(slo, points):
+        tests.append({"name": name, "interval": interval, "input_series": series, **_burn_expectation(slo, rho)})
     tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(20 * MINUTE)))
     return tests
 
 
-def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
-    """(test name, steady error ratio); None is the raw SLI's own erroring series."""
-    if isinstance(slo.sli, m.RawSLI):
-        return [
-            ("raw SLI: the erroring series fire every burn-rate alert", None),
-            ("raw SLI: the healthy series fire none", Decimal(0)),
+def _burn_inputs(slo: m.SLO, points: int) -> list[tuple[str, Decimal | None, str, list[dict[str, str]]]]:
+    """(test name, steady error ratio, input interval, input series) of each burn-rate test."""
+    if isinstance(slo.sli, m.ProbeSLI):
+        seconds = points * MINUTE // probe.INTERVAL_MS
+        healthy = probe.probe_series(slo.sli, probe.HEALTHY, seconds)
+        return [("no errors: no burn-rate alert", Decimal(0), probe.INTERVAL, healthy)] + [
+            (name, rho, probe.INTERVAL, series)
+            for severity, lowest, above, below in _thresholds(slo)
+            for name, rho, series in probe.scenarios(slo.sli, severity, lowest, above, below, seconds)
         ]
-    out: list[tuple[str | None, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
+    return [(name, rho, "1m", _slo_series(slo, rho, points)) for name, rho in _burn_scenarios(slo)]
+
+
+def _thresholds(slo: m.SLO) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """(severity, its lowest threshold, 1.1x and 0.9x that) for each generated severity."""
+    out = []
     for severity in c.SEVERITIES:
         tiers = [t for t in slo.tiers if t.severity == severity]
-        if not tiers:
-            continue
-        lowest = min(t.factor for t in tiers) * slo.budget
-        above = min(Decimal(1), lowest * Decimal("1.1"))
-        below = lowest * Decimal("0.9")
+        if tiers:
+            lowest = min(t.factor for t in tiers) * slo.budget
+            out.append((severity, lowest, min(Decimal(1), lowest * Decimal("1.1")), lowest * Decimal("0.9")))
+    return out
+
+
+def _burn_scenarios(slo: m.SLO) -> list[tuple[str, Decimal | None]]:
+    """(test name, steady error ratio); None is the user's own erroring series."""
+    if isinstance(slo.sli, m.RawSLI | m.ExprRatioSLI):
+        kind = "raw SLI" if isinstance(slo.sli, m.RawSLI) else "event expressions"
+        return [
+            (f"{kind}: the erroring series fire every burn-rate alert", None),
+            (f"{kind}: the healthy series fire none", Decimal(0)),
+        ]
+    out: list[tuple[str, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
+    for severity, _, above, below in _thresholds(slo):
         out.append(
             (f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
         )
@@ -159,9 +172,11 @@ def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
 
 def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, str]]:
     sli = slo.sli
-    if isinstance(sli, m.RawSLI):
+    if isinstance(sli, m.RawSLI | m.ExprRatioSLI):
         chosen = sli.erroring if rho is None else sli.healthy
         return [{"series": s.series, "values": s.values} for s in chosen]
+    if isinstance(sli, m.ProbeSLI):
+        return probe.probe_series(sli, probe.HEALTHY, points)
     assert rho is not None
     return sx.events_series(sli, rho, points)
 
