@@ -172,7 +172,7 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
-        by_problems = checks.slo_by(slo.by, {**spec.labels, **slo.labels}, raw=slo.raw is not None)
+        by_problems = checks.slo_by(slo.by, {**spec.labels, **slo.labels}, sli)
         if by_problems:
             self.problems += [doc.problem((*path, *where), problem) for where, problem in by_problems]
             return None

@@ -21,7 +21,8 @@ LATE_START_MS = 30 * MINUTE  # the second group's series begin this late in the 
 
 def build_grouped_slo_tests(slo: m.SLO) -> list[Test]:
     sli = slo.sli
-    assert not isinstance(sli, m.RawSLI)  # refused in the spec: a raw expression decides its labels
+    # refused in the spec (resolve_checks.ungroupable): raw SLIs, probes, event expressions
+    assert isinstance(sli, m.RatioSLI | m.LatencySLI)
     burning, healthy = group_pair(sli, slo.by)
     points = _points(BURN_EVAL_MS)
     tests: list[Test] = []
