@@ -20,7 +20,7 @@ from .builders.rules import build_rule_files
 from .builders.tests import build_test_files
 from .check import Stage, check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
 from .dump import to_json, to_yaml
-from .errors import WriteFailed
+from .errors import Problem, SpecError, WriteFailed
 from .load import load_dir
 from .resolve import resolve
 from .write import Tree, diff_trees, replace, write_tree
@@ -153,6 +153,33 @@ def init(directory: Path, force: bool = False) -> list[Path]:
     from .scaffold import scaffold
 
     return scaffold(directory, force)
+
+
+IMPORT_FORMATS = ("openslo", "sloth", "pyrra")
+
+
+@dataclass
+class ImportResult:
+    written: list[Path]
+    warnings: list[str]
+
+
+def import_specs(source_format: str, files: list[Path], out_dir: Path, force: bool, period: str) -> ImportResult:
+    """Read other tools' specs and write slogen service files (all or none)."""
+    import importlib
+
+    from .importers import common, read, write
+    from .quantity import parse_duration
+
+    try:
+        parse_duration(period)
+    except ValueError as exc:
+        raise SpecError([Problem("--period", 0, "", str(exc))]) from None
+    converter = importlib.import_module(f".importers.{source_format}", __package__)
+    docs = read.read_documents(files)
+    imported: common.Imported = converter.convert(docs, common.ImportOptions(period, source_format))
+    texts = write.rendered(imported, source_format)
+    return ImportResult(write.write(texts, out_dir, force), imported.warnings)
 
 
 SCHEMA_KINDS = ("service", "routing", "settings")

@@ -299,6 +299,32 @@ def _parse_time(text: str | None) -> float:
         raise click.BadParameter(f"--at wants RFC 3339 (2026-01-31T08:00:00Z) or unix seconds, got {text!r}") from None
 
 
+@main.command(name="import")
+@click.argument("source_format", metavar="FORMAT", type=click.Choice(api.IMPORT_FORMATS))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", default=Path("slo"), show_default=True, type=click.Path(path_type=Path),
+              help="The spec folder to write the service files into.")
+@click.option("--force", is_flag=True, help="Overwrite service files that exist.")
+@click.option("--period", default="30d", show_default=True,
+              help="The window of SLOs whose format has none (Sloth's default is 30d).")
+def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: bool, period: str) -> None:
+    """Turn OpenSLO v1, Sloth or Pyrra specs (FILEs or folders) into slogen service files,
+    or refuse (exit 2, file:line: field: why) naming what cannot be carried over."""
+    try:
+        result = api.import_specs(source_format, list(files), out_dir, force, period)
+    except SpecError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"slogen: {len(err.problems)} problem(s); nothing was written", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as err:
+        click.echo(f"slogen: cannot write {out_dir}: {err.strerror or err}", err=True)
+        sys.exit(EXIT_DIFF)
+    _warn(tuple(result.warnings))
+    for path in result.written:
+        click.echo(f"wrote {path}")
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(api.SCHEMA_KINDS), default="service")
 def schema(kind: str) -> None:

@@ -207,8 +207,16 @@ class _Alias(Exception):
 
 
 def _convert(
-    node: yaml.Node, path: Path_, doc: Document, loader: _Loader, problems: list[Problem], seen: set[int]
+    node: yaml.Node,
+    path: Path_,
+    doc: Document,
+    loader: _Loader,
+    problems: list[Problem],
+    seen: set[int],
+    text_rules: bool = True,
 ) -> Any:
+    """Plain Python from a node, lines recorded; `text_rules=False` keeps strings as written
+    (a foreign format's file read by `slogen import`, whose output is checked again)."""
     if id(node) in seen:
         raise _Alias(path, node.start_mark.line + 1)
     if len(path) > MAX_DEPTH:
@@ -235,10 +243,10 @@ def _convert(
                 problems.append(Problem(doc.file, key_node.start_mark.line + 1, dotted((*path, key)), message))
                 continue
             doc.lines[(*path, key)] = doc.key_lines[(*path, key)] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*path, key), doc, loader, problems, seen)
+            out[key] = _convert(value_node, (*path, key), doc, loader, problems, seen, text_rules)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), doc, loader, problems, seen) for i, item in enumerate(node.value)]
+        return [_convert(item, (*path, i), doc, loader, problems, seen, text_rules) for i, item in enumerate(node.value)]
     try:
         value = loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
@@ -249,7 +257,7 @@ def _convert(
         return None
     if isinstance(value, float) and not math.isfinite(value):
         return str(node.value)  # `.nan`, `.inf`: keep them as written, for the message that refuses them
-    if isinstance(value, str):
+    if isinstance(value, str) and text_rules:
         problem = text_problem(value)
         if problem:
             problems.append(Problem(doc.file, node.start_mark.line + 1, dotted(path), problem))
