@@ -16,6 +16,7 @@ from ..promql import Selector
 from ..quantity import fmt, fmt_percent, format_duration
 from . import queries as q
 from . import series as sx
+from .rules import with_severity
 
 Test = dict[str, Any]
 ItemT = TypeVar("ItemT", m.SLO, m.ThresholdAlert)
@@ -115,18 +116,36 @@ def _points(eval_ms: int) -> int:
 
 def build_slo_tests(slo: m.SLO) -> list[Test]:
     tests = []
-    points = _points(BURN_EVAL_MS)
-    for name, rho in _burn_scenarios(slo):
+    # A tier's `for` holds its alert back: look that much later (the condition holds from
+    # the second minute, when the 5m rates first exist).
+    eval_ms = BURN_EVAL_MS + max((t.for_ms for t in slo.tiers), default=0)
+    for name, rho, at_ms in [(n, r, eval_ms) for n, r in _burn_scenarios(slo)] + _for_scenarios(slo):
         tests.append(
             {
                 "name": name,
                 "interval": "1m",
-                "input_series": _slo_series(slo, rho, points),
-                **_burn_expectation(slo, rho),
+                "input_series": _slo_series(slo, rho, _points(at_ms)),
+                **_burn_expectation(slo, rho, at_ms),
             }
         )
-    tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(20 * MINUTE)))
+    hold = slo.shaping.absent_for_ms or 0
+    tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(max(hold + 10 * MINUTE, 20 * MINUTE))))
     return tests
+
+
+def _for_scenarios(slo: m.SLO) -> list[tuple[str, Decimal | None, int]]:
+    """Per severity whose tiers have a `for` of 3m or more: a burn that fires it, looked
+    at a minute before its `for` has passed, does not fire it yet."""
+    out: list[tuple[str, Decimal | None, int]] = []
+    for severity in c.SEVERITIES:
+        tiers = [t for t in slo.tiers if t.severity == severity]
+        if isinstance(slo.sli, m.RawSLI) or not tiers or tiers[0].for_ms < 3 * MINUTE:
+            continue
+        above = min(Decimal(1), min(t.factor for t in tiers) * slo.budget * Decimal("1.1"))
+        label = slo.shaping.of(severity).severity
+        name = f"{label}: a steady error ratio of {fmt(above)} for less than its for: {_ms(tiers[0].for_ms)} does not fire it yet"
+        out.append((name, above, tiers[0].for_ms - MINUTE))
+    return out
 
 
 def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
@@ -144,12 +163,20 @@ def _burn_scenarios(slo: m.SLO) -> list[tuple[str | None, Decimal | None]]:
         lowest = min(t.factor for t in tiers) * slo.budget
         above = min(Decimal(1), lowest * Decimal("1.1"))
         below = lowest * Decimal("0.9")
+        label = slo.shaping.of(severity).severity
         out.append(
-            (f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
+            (f"{label}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
         )
         out.append(
-            (f"{severity}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below)
+            (f"{label}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below)
         )
+        if slo.custom_tiers:  # the spec's own tiers: each is probed around its own factor
+            for t in sorted(tiers, key=lambda t: t.factor)[1:]:
+                for scale in (Decimal("1.1"), Decimal("0.9")):
+                    rho = min(Decimal(1), t.factor * slo.budget * scale)
+                    out.append(
+                        (f"{label}: {fmt(scale)}x the {fmt(t.factor)}x tier: a steady error ratio of {fmt(rho)}", rho)
+                    )
     return out
 
 
@@ -162,39 +189,45 @@ def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, 
     return sx.events_series(sli, rho, points)
 
 
-def _burn_expectation(slo: m.SLO, rho: Decimal | None) -> dict[str, Any]:
-    """Which severities fire at a steady error ratio (every window then shows rho)."""
+def _burn_expectation(slo: m.SLO, rho: Decimal | None, eval_ms: int = BURN_EVAL_MS) -> dict[str, Any]:
+    """Which severities fire at a steady error ratio (every window then shows rho), once
+    their `for` has passed (the condition holds from about the second minute)."""
+    ready = [t for t in slo.tiers if not t.for_ms or eval_ms >= t.for_ms + 3 * MINUTE]
     if rho is None:
-        firing = sorted({t.severity for t in slo.tiers})
+        firing = sorted({t.severity for t in ready})
     else:
-        firing = sorted({t.severity for t in slo.tiers if rho > t.factor * slo.budget})
+        firing = sorted({t.severity for t in ready if rho > t.factor * slo.budget})
     if isinstance(slo.sli, m.RawSLI):
         # The raw expression decides the labels: assert on severities alone.
         return {
             "promql_expr_test": [
                 {
-                    "expr": f'max by (severity) (ALERTS{{alertname="{c.ALERT_BURN_RATE}", alertstate="firing"}})',
-                    "eval_time": _ms(BURN_EVAL_MS),
-                    "exp_samples": [{"labels": f'{{severity="{s}"}}', "value": 1} for s in firing],
+                    "expr": f'max by (severity) (ALERTS{{alertname="{slo.alert_name}", alertstate="firing"}})',
+                    "eval_time": _ms(eval_ms),
+                    "exp_samples": [
+                        {"labels": f'{{severity="{slo.shaping.of(s).severity}"}}', "value": 1} for s in firing
+                    ],
                 }
             ]
         }
-    labels = [{**slo.label_dict(), c.LABEL_SEVERITY: s} for s in firing]
-    return {"promql_expr_test": [expect_alerts(c.ALERT_BURN_RATE, BURN_EVAL_MS, labels)]}
+    labels = [with_severity(slo, s) for s in firing]
+    return {"promql_expr_test": [expect_alerts(slo.alert_name, eval_ms, labels)]}
 
 
 def build_absent_tests(item: m.SLO | m.ThresholdAlert, present: list[dict[str, str]]) -> list[Test]:
     selectors = q.absent_selectors(item)
     if not selectors:
         return []
-    hold = 10 * MINUTE
+    hold = item.shaping.absent_for_ms
+    if hold is None:
+        return [_no_absent_alert_test()]
     eval_ms = hold + 5 * MINUTE
     expected = [absent_labels(item, s) for s in selectors]
-    return [
+    tests = [
         {
             "name": f"no series at all: {c.ALERT_ABSENT} fires for {', '.join(s.metric for s in selectors)}",
             "interval": "1m",
-            "input_series": [{"series": "slogen_unrelated_series", "values": "1x20"}],
+            "input_series": [{"series": "slogen_unrelated_series", "values": f"1x{_points(eval_ms)}"}],
             "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, expected)],
         },
         {
@@ -204,10 +237,33 @@ def build_absent_tests(item: m.SLO | m.ThresholdAlert, present: list[dict[str, s
             "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, [])],
         },
     ]
+    if hold != c.ABSENT_FOR_MS and hold >= 3 * MINUTE:  # the spec's own `for` holds it back
+        early = hold - MINUTE
+        tests.append(
+            {
+                "name": f"no series for less than its for: {_ms(hold)}: {c.ALERT_ABSENT} does not fire yet",
+                "interval": "1m",
+                "input_series": [{"series": "slogen_unrelated_series", "values": f"1x{_points(early)}"}],
+                "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, early, [])],
+            }
+        )
+    return tests
+
+
+def _no_absent_alert_test() -> Test:
+    """`alerting: {absent: false}`: no series at all, and still no absent-data alert."""
+    return {
+        "name": f"absent: false: no series at all, and no {c.ALERT_ABSENT}",
+        "interval": "1m",
+        "input_series": [{"series": "slogen_unrelated_series", "values": "1x20"}],
+        "promql_expr_test": [
+            {"expr": f'ALERTS{{alertname="{c.ALERT_ABSENT}"}}', "eval_time": _ms(15 * MINUTE), "exp_samples": []}
+        ],
+    }
 
 
 def absent_labels(item: m.SLO | m.ThresholdAlert, selector: Selector) -> dict[str, str]:
-    return {**selector.equality_labels(), **item.label_dict(), c.LABEL_SEVERITY: c.SEVERITY_WARNING}
+    return {**selector.equality_labels(), **with_severity(item, c.SEVERITY_WARNING)}
 
 
 # --- threshold alerts -----------------------------------------------------------------
@@ -221,10 +277,11 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
     tests: list[Test] = []
     for level in alert.levels:
         fire_value, quiet_value = _probe_values(alert, level)
+        severity = alert.shaping.of(level.severity).severity
         tests.append(
             _level_test(
                 alert,
-                f"{level.severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it",
+                f"{severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it",
                 fire_value,
                 settle,
             )
@@ -232,7 +289,7 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
         tests.append(
             _level_test(
                 alert,
-                f"{level.severity}: {_describe(alert, quiet_value)} (just short of its threshold) does not fire it",
+                f"{severity}: {_describe(alert, quiet_value)} (just short of its threshold) does not fire it",
                 quiet_value,
                 settle,
             )
@@ -242,7 +299,7 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
             tests.append(
                 _level_test(
                     alert,
-                    f"{level.severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet",
+                    f"{severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet",
                     fire_value,
                     early,
                 )
@@ -294,7 +351,9 @@ def _probe_values(alert: m.ThresholdAlert, level: m.Level) -> tuple[Decimal, Dec
 def _healthy_value(alert: m.ThresholdAlert) -> Decimal:
     """A value that no level fires on: the far side of every threshold."""
     if isinstance(alert.kind, m.QuantileAlert):
-        calm = [v for _, v in sx.quantile_buckets(alert.kind) if not any(_CMP[lv.op](v, lv.value) for lv in alert.levels)]
+        calm = [
+            v for _, v in sx.quantile_buckets(alert.kind) if not any(_CMP[lv.op](v, lv.value) for lv in alert.levels)
+        ]
         if not calm:
             raise ValueError("every bucket of the histogram fires one of its levels: no healthy latency to test")
         return calm[0]
@@ -314,7 +373,7 @@ def _level_test(alert: m.ThresholdAlert, name: str, value: Decimal, eval_ms: int
         "interval": "1m",
         "input_series": _threshold_series(alert, value, points),
         "promql_expr_test": [
-            expect_alerts(alert.name, eval_ms, [{**labels, c.LABEL_SEVERITY: lv.severity} for lv in firing])
+            expect_alerts(alert.name, eval_ms, [{**labels, **with_severity(alert, lv.severity)} for lv in firing])
         ],
     }
 
@@ -406,7 +465,11 @@ def _raw_alert_tests(alert: m.ThresholdAlert, kind: m.RawAlert) -> list[Test]:
     eval_ms = max(level.for_ms for level in alert.levels) + RAW_EVAL_MARGIN_MS
     query = f'max by (severity) (ALERTS{{alertname="{alert.name}", alertstate="firing"}})'
     cases = [
-        ("raw alert: the firing series fire every level", kind.firing, sorted(lv.severity for lv in alert.levels)),
+        (
+            "raw alert: the firing series fire every level",
+            kind.firing,
+            sorted(alert.shaping.of(lv.severity).severity for lv in alert.levels),
+        ),
         ("raw alert: the quiet series fire nothing", kind.quiet, []),
     ]
     return [
