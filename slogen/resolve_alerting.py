@@ -75,7 +75,7 @@ def _shaping(
     doc: Document, layers: list[Layer], item_labels: dict[str, str], problems: list[Problem]
 ) -> m.Shaping | None:
     shapes: dict[str, m.Shape] = {}
-    severity_paths: list[Path_] = []
+    severity_paths: dict[str, Path_] = {}  # kind -> where its severity was last set
     for kind, default in _KINDS:
         severity, labels, annotations = default, dict[str, str](), dict[str, str]()
         for path, alerting in layers:
@@ -84,7 +84,7 @@ def _shaping(
                 continue
             if shape.severity is not None:
                 severity = shape.severity
-                severity_paths.append((*path, kind, "severity"))
+                severity_paths[kind] = (*path, kind, "severity")
             for key in shape.labels:
                 if key in item_labels:
                     message = f"label {key!r} is already {item_labels[key]!r} on every series of this item (labels:): set it in one place"
@@ -96,11 +96,23 @@ def _shaping(
     if page == ticket or page == c.SEVERITY_WARNING or ticket == c.SEVERITY_CRITICAL:
         message = (
             f"page alerts would have severity {page!r} and ticket alerts {ticket!r}: routing and inhibition tell "
-            f"them apart by it, so they must differ ({c.SEVERITY_CRITICAL} is for pages, {c.SEVERITY_WARNING} for tickets)"
+            "them apart by it, so they must differ"
         )
-        problems.append(doc.problem(severity_paths[-1], message))
+        if page != ticket:
+            message += f" ({c.SEVERITY_CRITICAL} is the pages' default, {c.SEVERITY_WARNING} the tickets')"
+        problems.append(doc.problem(_clashing(severity_paths, page, ticket), message))
         return None
     return m.Shaping(shapes["page"], shapes["ticket"], _absent_for(layers))
+
+
+def _clashing(paths: dict[str, Path_], page: str, ticket: str) -> Path_:
+    """The setting to blame: the value taken from the other kind, or else the most
+    specific one (an SLO's over the service's)."""
+    if page == c.SEVERITY_WARNING and "page" in paths:
+        return paths["page"]
+    if ticket == c.SEVERITY_CRITICAL and "ticket" in paths:
+        return paths["ticket"]
+    return max(paths.values(), key=len)
 
 
 def _absent_for(layers: list[Layer]) -> int | None:

@@ -50,6 +50,8 @@ def resolve_routing(
             if labels is not None and severity not in labels[c.LABEL_SEVERITY]:
                 known = _list(labels[c.LABEL_SEVERITY])
                 message = f"no alert has severity {severity!r}, so this route could never take it (severities: {known})"
+                if severity in ("page", "ticket"):
+                    message += f"; pages have severity {c.SEVERITY_CRITICAL} and tickets {c.SEVERITY_WARNING} unless alerting.{severity}.severity says otherwise"
                 problems.append(doc.problem((*path, "severity", j), message))
         for field in ("mute_time_intervals", "active_time_intervals"):
             for j, name in enumerate(getattr(route, field)):

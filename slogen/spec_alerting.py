@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from . import spec as s
 from .quantity import parse_duration
@@ -42,7 +42,15 @@ def _annotation_keys(value: dict[str, str]) -> dict[str, str]:
 
 AlertName = Annotated[str, Field(max_length=128), AfterValidator(_alert_name)]
 Annotations = Annotated[dict[s.LabelName, s.Text], AfterValidator(_annotation_keys)]
-ForDuration = Annotated[s.Duration, AfterValidator(s._at_most_a_day)]
+def _for(value: str) -> str:
+    # A longer hold says the burn is not urgent: a longer window says that better. And
+    # the generated tests step through the whole `for` a minute at a time.
+    if parse_duration(value) > 86_400_000:
+        raise ValueError(f"at most 1d, got {value}")
+    return value
+
+
+ForDuration = Annotated[s.Duration, AfterValidator(_for)]
 
 
 class Shape(s.Strict):
@@ -101,7 +109,14 @@ class Alerting(s.Strict):
     ticket: Shape | None = None
     """The alerts of the ticket tiers (and of a threshold alert's warning level and the
     absent-data alert)."""
-    absent: bool | AbsentAlert | None = None
+    absent: (
+        Annotated[
+            Annotated[bool, Tag("bool")] | Annotated[AbsentAlert, Tag("for")],
+            # One member per kind of value: the errors are the chosen member's alone.
+            Discriminator(lambda value: "for" if isinstance(value, dict) else "bool"),
+        ]
+        | None
+    ) = None
     """The absent-data alert: true (the default, after 10m), false, or {for: 15m}."""
     tiers: Annotated[list[Tier], Field(min_length=1)] | None = None
     """Burn-rate tiers in place of the default ones (all of them: list every tier wanted)."""
@@ -112,6 +127,7 @@ class Alerting(s.Strict):
         ticket = self.ticket.severity if self.ticket else None
         if page is not None and page == ticket:
             raise ValueError(
-                f"page and ticket have the same severity {page!r}: routing and inhibition tell them apart by it"
+                f"page and ticket have the same severity {page!r}: routing and inhibition tell them apart by it, "
+                "so they must differ"
             )
         return self
