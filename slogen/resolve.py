@@ -5,7 +5,6 @@ Every problem of every file is collected before failing, so one run shows them a
 
 from __future__ import annotations
 
-import dataclasses
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,14 +18,7 @@ from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
 from .resolve_alerting import shape_alert, shape_slo
-from .resolve_routing import (
-    alert_labels,
-    inhibitions,
-    is_routing_file,
-    is_settings_file,
-    resolve_routing,
-    severity_values,
-)
+from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
 from .tiers import CustomTier, plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
@@ -66,10 +58,7 @@ def resolve(docs: list[Document]) -> m.Model:
         doc, spec = routing_docs[0]
         # Labels are checked against the generated alerts only when all of them resolved.
         labels = None if resolver.problems else alert_labels(services)
-        routing = resolve_routing(
-            doc, spec, labels, parsed, resolver.problems, resolver.warnings, severity_values(services)
-        )
-        routing = dataclasses.replace(routing, inhibitions=inhibitions(services))
+        routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings, services)
     else:
         resolver.without_routing(parsed)
     if resolver.problems:

@@ -29,13 +29,14 @@ def resolve_routing(
     service_specs: list[tuple[Document, s.ServiceFile]],
     problems: list[Problem],
     warnings: list[str],
-    severities: dict[str, dict[str, tuple[str, ...]]] | None = None,
+    services: tuple[m.Service, ...] = (),
 ) -> m.Routing:
     """`labels`: those of the generated alerts (alert_labels), or None when some alert
     failed to resolve (a route matching its labels is not reported as well).
-    `severities`: per service, the severity values of its page (critical) and ticket
-    (warning) alerts: a service's `routing: {critical: [...]}` takes its pages whatever
-    value alerting.page.severity gives them."""
+    `services`: the resolved services, whose severity values (alerting.page/ticket) the
+    routes and inhibitions take: a service's `routing: {critical: [...]}` takes its pages
+    whatever value alerting.page.severity gives them."""
+    severities = severity_values(services)
     names = set(spec.receivers)
     used: set[str] = set()
     intervals = set(spec.time_intervals)
@@ -99,7 +100,7 @@ def resolve_routing(
             for j, name in enumerate(chosen):
                 _known(sdoc, ("routing", severity, j), name, names, problems, where=f" in {doc.file}")
                 used.add(name)
-            values = (severities or {}).get(sspec.service, {}).get(severity) or (severity,)
+            values = severities.get(sspec.service, {}).get(severity) or (severity,)
             pairs += [(value, tuple(chosen)) for value in values]
         service_routes.append(m.ServiceRoute(sspec.service, tuple(pairs)))
 
@@ -148,6 +149,7 @@ def resolve_routing(
         ),
         smtp=spec.smtp,
         resolve_timeout=format_duration(parse_duration(spec.resolve_timeout)),
+        inhibitions=inhibitions(services),
     )
 
 
