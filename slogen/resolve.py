@@ -285,7 +285,7 @@ class _Resolver:
             return None
         if not self.meant(doc, path, spec, alert, kind, levels):
             return None
-        shaping = shape_alert(doc, spec, alert, self.problems)
+        shaping = shape_alert(doc, spec, alert_id, alert, self.problems)
         if shaping is None:
             return None
         return m.ThresholdAlert(

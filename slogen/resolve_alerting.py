@@ -55,11 +55,22 @@ def shape_slo(
     return ShapedSLO(name, shaping, tiers)
 
 
-def shape_alert(doc: Document, spec: s.ServiceFile, alert: s.Alert, problems: list[Problem]) -> m.Shaping | None:
+def shape_alert(
+    doc: Document, spec: s.ServiceFile, alert_id: str, alert: s.Alert, problems: list[Problem]
+) -> m.Shaping | None:
     """A threshold alert takes the service's page shape for its critical level, the
     ticket shape for its warning level, and the service's absent-data setting."""
     before = len(problems)
     shaping = _shaping(doc, [(("alerting",), spec.alerting)], {**spec.labels, **alert.labels}, problems)
+    if shaping is not None:
+        for i, label in enumerate(alert.by):
+            kinds = [k for k, shape in (("page", shaping.page), ("ticket", shaping.ticket)) if label in dict(shape.labels)]
+            if kinds:
+                message = (
+                    f"cannot group by {label!r}: the service's alerting.{kinds[0]}.labels set it on this alert, so every "
+                    "group would get the same labels and Prometheus would fail the rule; leave it out of one of them"
+                )
+                problems.append(doc.problem(("alerts", alert_id, "by", i), message))
     return None if len(problems) > before else shaping
 
 

@@ -268,3 +268,35 @@ def test_explain_shows_the_name_severities_labels_tiers_and_absent_setting() -> 
     assert "SLOMetricAbsent: off (alerting.absent: false)" in webhooks
     settlement = slogen("explain", "--spec", spec, "payments/settlement-latency").stdout
     assert "SLOMetricAbsent (P3) after 20m without" in settlement
+
+
+def test_a_services_absent_false_and_severities_reach_its_threshold_alerts_and_their_tests_pass(
+    tmp_path: Path,
+) -> None:
+    _write(
+        tmp_path,
+        """\
+        version: 1
+        service: svc
+        alerting:
+          page: {severity: P1, labels: {routing_key: svc}}
+          ticket: {severity: P3}
+          absent: false
+        alerts:
+          queue-depth:
+            gauge: queue_depth{job="svc"}
+            critical: {above: 1000, for: 5m}
+            warning: {above: 100}
+        """,
+    )
+    result = slogen("validate", "--spec", "slo", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "promtool test rules: passed (1 file)" in result.stdout
+    slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
+    rules = yaml.safe_load((tmp_path / "out/prometheus/rules/svc.queue-depth.yaml").read_text())["groups"][0]["rules"]
+    assert [(r["alert"], r["labels"]["severity"], r["labels"].get("routing_key")) for r in rules] == [
+        ("QueueDepth", "P1", "svc"),
+        ("QueueDepth", "P3", None),
+    ]
+    tests = (tmp_path / "out/prometheus/tests/svc.queue-depth.test.yaml").read_text()
+    assert "absent: false: no series at all, and no SLOMetricAbsent" in tests
