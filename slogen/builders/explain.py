@@ -115,7 +115,7 @@ def explain_slo(slo: m.SLO) -> str:
     lines = head + _indent(table(headers, rows) if rows else "(none)")
     for dropped in slo.dropped:
         t = dropped.tier
-        line = f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
+        line = f"  not generated: {slo.shaping.of(t.severity).severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
         if line not in lines:  # two tiers on the same floors read alike: say it once
             lines.append(line)
     lines += explain_shaping(slo)
