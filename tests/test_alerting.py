@@ -5,9 +5,11 @@ promtool tests of tests/cases/shaped prove the alerts themselves (test_promtool 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
 import yaml
 
 from slogen import api
@@ -300,3 +302,36 @@ def test_a_services_absent_false_and_severities_reach_its_threshold_alerts_and_t
     ]
     tests = (tmp_path / "out/prometheus/tests/svc.queue-depth.test.yaml").read_text()
     assert "absent: false: no series at all, and no SLOMetricAbsent" in tests
+
+
+@pytest.mark.parametrize(
+    ("rules_file", "old", "new", "failing"),
+    [
+        # the page tiers' for: 3m dropped: at 2m, a minute short of it, the page fires already
+        ("authorizations", "    for: 3m\n", "", "time: 2m,"),
+        # the 6x tier raised to 60x: its own 1.1x probe no longer fires the page at 15m
+        ("authorizations", "/ 0.0005 > 6\n", "/ 0.0005 > 60\n", "time: 15m,"),
+        # the absent alert's for: 20m shortened: it fires at 19m, before its for has passed
+        ("settlement-latency", "for: 20m", "for: 10m", "time: 19m,"),
+        # the severity value or a label lost: the exact label sets no longer match
+        ("authorizations", "severity: P1", "severity: critical", 'severity="P1"'),
+        ("webhook-delivery", "      routing_key: payments\n", "", 'routing_key="payments"'),
+    ],
+)
+def test_the_generated_tests_catch_a_rule_that_lost_its_shape(
+    promtool: str, tmp_path: Path, rules_file: str, old: str, new: str, failing: str
+) -> None:
+    tree = tmp_path / "out"
+    shutil.copytree(SHAPED / "out", tree)
+    rules = tree / f"prometheus/rules/payments.{rules_file}.yaml"
+    assert old in rules.read_text()
+    rules.write_text(rules.read_text().replace(old, new))
+    result = subprocess.run(
+        [promtool, "test", "rules", f"prometheus/tests/payments.{rules_file}.test.yaml"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert failing in result.stdout + result.stderr
