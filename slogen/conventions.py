@@ -144,6 +144,6 @@ BURN_RATE_TIERS = (
     (SEVERITY_WARNING, 86_400_000, 7_200_000, Decimal("0.10")),
     (SEVERITY_WARNING, 259_200_000, 21_600_000, Decimal("0.10")),
 )
-# How long an absent metric is tolerated before SLOMetricAbsent fires.
-ABSENT_FOR = "10m"  # unless the spec says otherwise (alerting.absent)
+# How long an absent metric is tolerated before SLOMetricAbsent fires, unless the spec
+# says otherwise (alerting.absent).
 ABSENT_FOR_MS = 600_000

@@ -339,7 +339,7 @@ class ServiceFile(Strict):
     alerts: dict[Id, Alert] = {}
     routing: ServiceRouting | None = None
     alerting: Alerting | None = None
-    """Defaults for the alerts of every SLO of the service (and for the levels of its
+    """Defaults for the alerts of every SLO in this file (and for the levels of its
     threshold alerts): labels, annotations and severity per kind, absent-data alert, tiers."""
 
 
