@@ -64,7 +64,11 @@ def slo_group_names(service: str, slo: str) -> list[str]:
     sums. The first two read each other (windows past a day read the 30m sums): with the
     5m level first, a sum includes the rates of its own instant and the long windows see
     the sums of the step before, as in production, where they lag by up to 30 minutes."""
-    return [group_name(service, slo), group_name(service, slo, COARSE_GROUP_SUFFIX), group_name(service, slo, PERIOD_GROUP_SUFFIX)]
+    return [
+        group_name(service, slo),
+        group_name(service, slo, COARSE_GROUP_SUFFIX),
+        group_name(service, slo, PERIOD_GROUP_SUFFIX),
+    ]
 
 
 # Under Prometheus' 5m lookback: dashboards query these series at an instant, and a
@@ -146,5 +150,6 @@ BURN_RATE_TIERS = (
     (SEVERITY_WARNING, 86_400_000, 7_200_000, Decimal("0.10")),
     (SEVERITY_WARNING, 259_200_000, 21_600_000, Decimal("0.10")),
 )
-# How long an absent metric is tolerated before SLOMetricAbsent fires.
-ABSENT_FOR = "10m"
+# How long an absent metric is tolerated before SLOMetricAbsent fires, unless the spec
+# says otherwise (alerting.absent).
+ABSENT_FOR_MS = 600_000

@@ -245,6 +245,8 @@ def _unwrap(annotation: Any) -> Any:
     if typing.get_origin(annotation) is typing.Annotated:
         annotation = typing.get_args(annotation)[0]
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _unwrap(args[0]) if len(args) == 1 else annotation
+        args = [_unwrap(a) for a in typing.get_args(annotation) if a is not type(None)]
+        # `absent: bool | {for: ...}`: the one mapping member is where fields are looked up
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        return args[0] if len(args) == 1 else models[0] if len(models) == 1 else annotation
     return annotation

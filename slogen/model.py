@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from . import conventions as c
 from .promql import Selector
 
 
@@ -76,12 +77,35 @@ class BurnRateTier:
     short_ms: int
     factor: Decimal  # burn rate: multiple of the budget's sustainable error ratio
     budget_share: Decimal  # share of the period's budget spent in long_ms at that rate
+    for_ms: int = 0  # a custom tier's `for` (the tiers of one severity share it)
 
 
 @dataclass(frozen=True)
 class DroppedTier:
     tier: BurnRateTier
     reason: str
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The alerts of one kind: the severity label's value and what else they carry."""
+
+    severity: str
+    labels: tuple[tuple[str, str], ...] = ()  # sorted
+    annotations: tuple[tuple[str, str], ...] = ()  # sorted
+
+
+@dataclass(frozen=True)
+class Shaping:
+    """`alerting:` resolved: the defaults are what slogen generated before it existed."""
+
+    page: Shape = Shape(c.SEVERITY_CRITICAL)
+    ticket: Shape = Shape(c.SEVERITY_WARNING)
+    absent_for_ms: int | None = c.ABSENT_FOR_MS  # None: no absent-data alert
+
+    def of(self, severity: str) -> Shape:
+        """The shape of a tier's or level's kind (critical pages, warning tickets)."""
+        return self.page if severity == c.SEVERITY_CRITICAL else self.ticket
 
 
 @dataclass(frozen=True)
@@ -99,6 +123,9 @@ class SLO:
     dropped: tuple[DroppedTier, ...]
     windows: tuple[int, ...]  # every recorded window but the period, sorted
     by: tuple[str, ...] = ()  # one SLI, budget and alert set per value of these labels
+    alert_name: str = c.ALERT_BURN_RATE
+    shaping: Shaping = Shaping()
+    custom_tiers: bool = False  # tiers from `alerting.tiers`, not the workbook's
 
     @property
     def budget(self) -> Decimal:
@@ -165,6 +192,7 @@ class ThresholdAlert:
     by: tuple[str, ...]
     levels: tuple[Level, ...]
     kind: AlertKind
+    shaping: Shaping = Shaping()
 
     def label_dict(self) -> dict[str, str]:
         return dict(self.labels)
@@ -241,6 +269,9 @@ class Routing:
     time_intervals: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
     smtp: Any  # spec.Smtp | None
     resolve_timeout: str
+    # (page severity, ticket severity) of each SLO and alert: a page silences the ticket
+    # of the same service and SLO, whatever values alerting.page/ticket give them.
+    inhibitions: tuple[tuple[str, str], ...] = ((c.SEVERITY_CRITICAL, c.SEVERITY_WARNING),)
 
     def receiver(self, name: str) -> Receiver:
         return next(r for r in self.receivers if r.name == name)

@@ -17,9 +17,10 @@ from .load import Document, Path_, dotted
 from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
+from .resolve_alerting import shape_alert, shape_slo
 from .resolve_kinds import ratio_sli, unfit_for_ratio_of
 from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
-from .tiers import plan_tiers
+from .tiers import CustomTier, plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
 MIN_ALERT_WINDOW_MS = 60_000
@@ -58,7 +59,7 @@ def resolve(docs: list[Document]) -> m.Model:
         doc, spec = routing_docs[0]
         # Labels are checked against the generated alerts only when all of them resolved.
         labels = None if resolver.problems else alert_labels(services)
-        routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings)
+        routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings, services)
     else:
         resolver.without_routing(parsed)
     if resolver.problems:
@@ -78,6 +79,7 @@ class _Resolver:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.failed: dict[str, s.SLO] = {}  # of the service being resolved
+        self.threshold_names: set[str] = set()  # of the service being resolved
 
     def without_routing(self, parsed: list[tuple[Document, s.ServiceFile]]) -> None:
         """No routing file: say that nothing routes the alerts; refuse a service's routing."""
@@ -117,6 +119,7 @@ class _Resolver:
         # SLOs that exist but could not be resolved: one mistake, one message, so an alert
         # that refers to one is skipped quietly instead of reporting it unknown as well.
         self.failed = {}
+        self.threshold_names = {c.threshold_alert_name(a) for _, spec in files for a in spec.alerts}
         for doc, spec in files:
             for slo_id, slo in spec.slos.items():
                 if self._duplicate(doc, ("slos", slo_id), slo_id, name, seen):
@@ -176,7 +179,10 @@ class _Resolver:
         if by_problems:
             self.problems += [doc.problem((*path, *where), problem) for where, problem in by_problems]
             return None
-        tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts)
+        shaped = shape_slo(doc, spec, slo_id, slo, 1 - objective, period_ms, self.threshold_names, self.problems)
+        if shaped is None:
+            return None
+        tiers, dropped = self.tiers(doc, path, objective, period_ms, slo.burn_rate_alerts, shaped.tiers)
         # Every tier's windows are recorded, dropped tiers' too: dashboards draw them all.
         every_tier = (*tiers, *(d.tier for d in dropped))
         windows = {c.BASE_WINDOW_MS, *(t.long_ms for t in every_tier), *(t.short_ms for t in every_tier)} - {period_ms}
@@ -195,6 +201,9 @@ class _Resolver:
             dropped=dropped,
             windows=tuple(sorted(windows)),
             by=tuple(slo.by),
+            alert_name=shaped.name,
+            shaping=shaped.shaping,
+            custom_tiers=shaped.tiers is not None,
         )
         return resolved
 
@@ -243,9 +252,15 @@ class _Resolver:
         return tuple(buckets)
 
     def tiers(
-        self, doc: Document, path: Path_, objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts
+        self,
+        doc: Document,
+        path: Path_,
+        objective: Decimal,
+        period_ms: int,
+        enabled: s.BurnRateAlerts,
+        custom: tuple[CustomTier, ...] | None,
     ) -> tuple[tuple[m.BurnRateTier, ...], tuple[m.DroppedTier, ...]]:
-        plan = plan_tiers(objective, period_ms, enabled)
+        plan = plan_tiers(objective, period_ms, enabled, custom)
         self.warnings.extend(str(doc.problem(path, message)) for message in plan.warnings)
         return plan.kept, plan.dropped
 
@@ -282,6 +297,9 @@ class _Resolver:
         if inherited:
             self.problems += inherited
             return None
+        shaping = shape_alert(doc, spec, alert_id, alert, self.problems)
+        if shaping is None:
+            return None
         return m.ThresholdAlert(
             service=spec.service,
             id=alert_id,
@@ -294,6 +312,7 @@ class _Resolver:
             by=by,
             levels=tuple(levels),
             kind=kind,
+            shaping=shaping,
         )
 
     def meant(

@@ -29,9 +29,14 @@ def resolve_routing(
     service_specs: list[tuple[Document, s.ServiceFile]],
     problems: list[Problem],
     warnings: list[str],
+    services: tuple[m.Service, ...] = (),
 ) -> m.Routing:
     """`labels`: those of the generated alerts (alert_labels), or None when some alert
-    failed to resolve (a route matching its labels is not reported as well)."""
+    failed to resolve (a route matching its labels is not reported as well).
+    `services`: the resolved services, whose severity values (alerting.page/ticket) the
+    routes and inhibitions take: a service's `routing: {critical: [...]}` takes its pages
+    whatever value alerting.page.severity gives them."""
+    severities = severity_values(services)
     names = set(spec.receivers)
     used: set[str] = set()
     intervals = set(spec.time_intervals)
@@ -42,6 +47,13 @@ def resolve_routing(
         for j, name in enumerate(route.receivers):
             _known(doc, (*path, "receivers", j), name, names, problems)
             used.add(name)
+        for j, severity in enumerate(route.severity):
+            if labels is not None and severity not in labels[c.LABEL_SEVERITY]:
+                known = _list(labels[c.LABEL_SEVERITY])
+                message = f"no alert has severity {severity!r}, so this route could never take it (severities: {known})"
+                if severity in ("page", "ticket"):
+                    message += f"; pages have severity {c.SEVERITY_CRITICAL} and tickets {c.SEVERITY_WARNING} unless alerting.{severity}.severity says otherwise"
+                problems.append(doc.problem((*path, "severity", j), message))
         for field in ("mute_time_intervals", "active_time_intervals"):
             for j, name in enumerate(getattr(route, field)):
                 if name not in intervals:
@@ -88,8 +100,16 @@ def resolve_routing(
             for j, name in enumerate(chosen):
                 _known(sdoc, ("routing", severity, j), name, names, problems, where=f" in {doc.file}")
                 used.add(name)
-            pairs.append((severity, tuple(chosen)))
+            values = severities.get(sspec.service, {}).get(severity) or (severity,)
+            pairs += [(value, tuple(chosen)) for value in values]
         service_routes.append(m.ServiceRoute(sspec.service, tuple(pairs)))
+
+    if labels is not None:
+        routed = {sev for route in spec.routes for sev in route.severity}
+        routed |= {sev for r in service_routes for sev, chosen in r.receivers if chosen}
+        for severity in sorted(labels[c.LABEL_SEVERITY] - routed - set(c.SEVERITIES)):
+            message = f"alerts of severity {severity!r} match no route: add it to a route's severity list"
+            warnings.append(str(doc.problem(("routes",), message)))
 
     receivers = []
     for name, receiver in sorted(spec.receivers.items()):
@@ -129,6 +149,7 @@ def resolve_routing(
         ),
         smtp=spec.smtp,
         resolve_timeout=format_duration(parse_duration(spec.resolve_timeout)),
+        inhibitions=inhibitions(services),
     )
 
 
@@ -140,19 +161,45 @@ def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
     for service in services:
         for slo in service.slos:
             _add(out, slo.label_dict())
-            out["alertname"] |= {c.ALERT_BURN_RATE, c.ALERT_ABSENT}
+            _add_shaping(out, slo.shaping)
+            out["alertname"] |= {slo.alert_name, c.ALERT_ABSENT}
             for label in slo.by:  # a grouped SLO's burn-rate alerts carry its by labels
                 out.setdefault(label, set())
             for selector in q.absent_selectors(slo):
                 _add(out, selector.equality_labels())
         for alert in service.alerts:
             _add(out, alert.label_dict())
+            _add_shaping(out, alert.shaping)
             out["alertname"] |= {alert.name, c.ALERT_ABSENT}
             for label in alert.by:
                 out.setdefault(label, set())
             for selector in q.absent_selectors(alert):
                 _add(out, selector.equality_labels())
     return out
+
+
+def severity_values(services: tuple[m.Service, ...]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per service and kind (critical pages, warning tickets), the severity values its
+    alerts carry, sorted."""
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for service in services:
+        items: list[m.SLO | m.ThresholdAlert] = [*service.slos, *service.alerts]
+        out[service.name] = {
+            kind: tuple(sorted({item.shaping.of(kind).severity for item in items})) for kind in c.SEVERITIES
+        }
+    return out
+
+
+def inhibitions(services: tuple[m.Service, ...]) -> tuple[tuple[str, str], ...]:
+    """Each (page severity, ticket severity) pair some SLO or alert uses, sorted."""
+    items: list[m.SLO | m.ThresholdAlert] = [*(x for s in services for x in s.slos), *(x for s in services for x in s.alerts)]
+    pairs = {(item.shaping.page.severity, item.shaping.ticket.severity) for item in items}
+    return tuple(sorted(pairs)) or ((c.SEVERITY_CRITICAL, c.SEVERITY_WARNING),)
+
+
+def _add_shaping(out: dict[str, set[str]], shaping: m.Shaping) -> None:
+    for shape in (shaping.page, shaping.ticket):
+        _add(out, {**dict(shape.labels), c.LABEL_SEVERITY: shape.severity})
 
 
 def _add(out: dict[str, set[str]], labels: dict[str, str]) -> None:

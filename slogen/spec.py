@@ -83,6 +83,16 @@ def _label_value(value: str) -> str:
     return value
 
 
+def _severity(value: str) -> str:
+    # Routes match several severities with one regular expression (`critical|P1`): a value
+    # is a plain word, so that it can never be read as a pattern.
+    if not (value[:1].isalnum() and value.isascii() and value.replace("_", "").replace("-", "").isalnum()):
+        raise ValueError(
+            f"a severity is letters, digits, '_' and '-', starting with a letter or digit (such as P1), got {value!r}"
+        )
+    return value
+
+
 def _labels(value: dict[str, str]) -> dict[str, str]:
     for key in value:
         if key in RESERVED_LABELS:
@@ -104,6 +114,7 @@ LabelName = Annotated[str, Field(max_length=128), AfterValidator(_label_name)]
 LabelValue = Annotated[str, AfterValidator(_label_value)]
 Labels = Annotated[dict[LabelName, LabelValue], AfterValidator(_labels)]
 Text = Annotated[str, AfterValidator(_label_value)]
+SeverityValue = Annotated[str, Field(max_length=32), AfterValidator(_severity)]
 
 
 class Strict(BaseModel):
@@ -274,6 +285,9 @@ class SLO(Strict):
     """A 0/1 gauge (probe_success, up): the SLI is the share of its samples that are 1."""
     burn_rate_alerts: BurnRateAlerts = BurnRateAlerts()
     """Which burn-rate alerts to generate: page (critical) and ticket (warning); both by default."""
+    alerting: Alerting | None = None
+    """How this SLO's alerts are shaped: name, labels, severities, absent-data alert, tiers
+    (over the service's `alerting:`, field by field)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> SLO:
@@ -289,7 +303,9 @@ def _at_most_a_day(value: str) -> str:
     """A condition that must hold for days is an SLO's job; and the generated test steps
     through the whole `for` a minute at a time (the fuzzer's `for: 7d` took minutes)."""
     if parse_duration(value) > 86_400_000:
-        raise ValueError(f"at most 1d, got {value}: for a condition over days, declare an SLO (its ticket tiers watch 1d and 3d)")
+        raise ValueError(
+            f"at most 1d, got {value}: for a condition over days, declare an SLO (its ticket tiers watch 1d and 3d)"
+        )
     return value
 
 
@@ -423,6 +439,9 @@ class ServiceFile(Strict):
     """Static threshold alerts by id (SLOs and alerts share one namespace of ids)."""
     routing: ServiceRouting | None = None
     """This service's own receivers per severity, in place of the default routes of slo/alerting.yaml."""
+    alerting: Alerting | None = None
+    """Defaults for the alerts of every SLO in this file (and for the levels of its
+    threshold alerts): labels, annotations and severity per kind, absent-data alert, tiers."""
 
 
 # --- routing: slo/alerting.yaml ----------------------------------------------------------
@@ -548,7 +567,8 @@ class Timing(Strict):
 class Route(Timing):
     """Alerts of these severities (and labels) go to these receivers."""
 
-    severity: Annotated[list[Literal["critical", "warning"]], Unique] = Field(min_length=1)
+    severity: Annotated[list[SeverityValue], Unique] = Field(min_length=1)
+    """critical, warning, or a severity value that specs give in alerting.page/ticket."""
     match: dict[LabelName, LabelValue] = {}
     receivers: Annotated[list[Id], Unique] = Field(min_length=1)
     mute_time_intervals: Annotated[list[Id], Unique] = []
@@ -679,8 +699,12 @@ class ServiceRouting(Strict):
     """Receivers of this service's warning alerts."""
 
 
+# spec_alerting builds on the types above; imported last, it resolves the forward references.
+from .spec_alerting import Alerting  # noqa: E402
+
 RawSLI.model_rebuild()
 EventsSLI.model_rebuild()
+SLO.model_rebuild()
 ServiceFile.model_rebuild()
 
 

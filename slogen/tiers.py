@@ -61,22 +61,31 @@ def _to_minutes(ms: Decimal) -> int:
 COVERED_BY_PAGE = "redundant: the page over the same windows"
 
 
-def plan_tiers(objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts) -> TierPlan:
+@dataclass(frozen=True)
+class CustomTier:
+    tier: m.BurnRateTier
+    where: str  # "alerting.tiers[0] at slo/x.yaml:12" for a tier of the service's list, else ""
+
+
+def plan_tiers(
+    objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts, custom: tuple[CustomTier, ...] | None = None
+) -> TierPlan:
     """The tiers to generate, those not generated (and why), and the warnings to print.
 
-    A warning is printed only when a severity the spec wants loses every tier: then
-    `burn_rate_alerts.<kind>: false` costs nothing and says so. A tier dropped while
-    another of its severity works is listed by `explain`, not warned about: the only
-    switch the spec has would turn off the working tier too.
+    `custom`: the spec's own tiers (alerting.tiers), which replace the workbook's. Each
+    tier that can never fire is warned about with the line that leaves out only it.
     """
     budget = 1 - objective
     kept: list[m.BurnRateTier] = []
     dropped: list[m.DroppedTier] = []
     budget_ms = int(budget * period_ms)
     too_fast = budget_ms < MIN_DETECTION_MS
-    for severity, long_ms, short_ms, share in c.BURN_RATE_TIERS:
-        tier = scaled_tier(severity, long_ms, short_ms, share, period_ms)
-        on = enabled.page if severity == c.SEVERITY_CRITICAL else enabled.ticket
+    if custom is None:
+        candidates = [scaled_tier(sev, long, short, share, period_ms) for sev, long, short, share in c.BURN_RATE_TIERS]
+    else:
+        candidates = [x.tier for x in custom]
+    for tier in candidates:
+        on = enabled.page if tier.severity == c.SEVERITY_CRITICAL else enabled.ticket
         if not on:
             dropped.append(m.DroppedTier(tier, "disabled in the spec (burn_rate_alerts)"))
         elif too_fast:
@@ -86,17 +95,35 @@ def plan_tiers(objective: Decimal, period_ms: int, enabled: s.BurnRateAlerts) ->
             )
             dropped.append(m.DroppedTier(tier, reason))
         elif tier.factor * budget >= 1:
-            reason = (
-                f"can never fire: {fmt(tier.factor)}x the {fmt_percent(budget)} error budget is an error ratio of "
-                f"{fmt_percent(tier.factor * budget)}, more than every event failing"
-            )
-            dropped.append(m.DroppedTier(tier, reason))
+            dropped.append(m.DroppedTier(tier, never_fires(tier.factor, budget)))
         else:
             kept.append(tier)
-    kept, redundant = _without_redundant(kept)
-    dropped += redundant
-    warnings = _warnings(kept, dropped, enabled, too_fast, budget_ms, period_ms)
-    return TierPlan(tuple(kept), tuple(dropped), warnings)
+    if custom is None:
+        kept, redundant = _without_redundant(kept)
+        dropped += redundant
+    if too_fast and (enabled.page or enabled.ticket):
+        return TierPlan(tuple(kept), tuple(dropped), (_too_fast_warning(budget_ms, period_ms),))
+    where = {x.tier: x.where for x in custom or ()}
+    return TierPlan(tuple(kept), tuple(dropped), _warnings(kept, dropped, where, custom is not None))
+
+
+NEVER_FIRES = "can never fire"
+
+
+def never_fires(factor: Decimal, budget: Decimal) -> str:
+    return (
+        f"{NEVER_FIRES}: {fmt(factor)}x the {fmt_percent(budget)} error budget is an error ratio of "
+        f"{fmt_percent(factor * budget)}, more than every event failing"
+    )
+
+
+def tier_yaml(tier: m.BurnRateTier) -> str:
+    """A tier as `alerting.tiers` takes it, in YAML's flow style."""
+    out = (
+        f"{{severity: {KIND[tier.severity]}, long: {format_duration(tier.long_ms)}, "
+        f"short: {format_duration(tier.short_ms)}, factor: {fmt(tier.factor)}"
+    )
+    return out + (f", for: {format_duration(tier.for_ms)}}}" if tier.for_ms else "}")
 
 
 def _without_redundant(tiers: list[m.BurnRateTier]) -> tuple[list[m.BurnRateTier], list[m.DroppedTier]]:
@@ -122,37 +149,42 @@ def _without_redundant(tiers: list[m.BurnRateTier]) -> tuple[list[m.BurnRateTier
         page = first.get((c.SEVERITY_CRITICAL, t.long_ms, t.short_ms))
         if page is not None and page in kept and page.factor <= t.factor:
             kept.remove(t)
-            dropped.append(
-                m.DroppedTier(t, f"{COVERED_BY_PAGE} at {fmt(page.factor)}x fires first")
-            )
+            dropped.append(m.DroppedTier(t, f"{COVERED_BY_PAGE} at {fmt(page.factor)}x fires first"))
     return kept, dropped
 
 
+def _too_fast_warning(budget_ms: int, period_ms: int) -> str:
+    return (
+        f"no burn-rate alert generated: the whole error budget is {format_duration(max(1, budget_ms))} of total "
+        f"outage in {format_duration(period_ms)}, spent before any alert can fire (a scrape and a rule "
+        f"evaluation take a minute); lower the objective or lengthen the window"
+    )
+
+
 def _warnings(
-    kept: list[m.BurnRateTier],
-    dropped: list[m.DroppedTier],
-    enabled: s.BurnRateAlerts,
-    too_fast: bool,
-    budget_ms: int,
-    period_ms: int,
+    kept: list[m.BurnRateTier], dropped: list[m.DroppedTier], where: dict[m.BurnRateTier, str], custom: bool
 ) -> tuple[str, ...]:
-    if too_fast and (enabled.page or enabled.ticket):
-        return (
-            f"no burn-rate alert generated: the whole error budget is {format_duration(max(1, budget_ms))} of total "
-            f"outage in {format_duration(period_ms)}, spent before any alert can fire (a scrape and a rule "
-            f"evaluation take a minute); lower the objective or lengthen the window",
-        )
+    """One warning per tier that can never fire, naming it and the `alerting.tiers` that
+    leaves out only the tiers that cannot fire (the alerts stay as generated)."""
     out = []
-    for severity, kind in KIND.items():
-        if not getattr(enabled, kind) or any(t.severity == severity for t in kept):
+    keep = "[" + ", ".join(tier_yaml(t) for t in kept) + "]"
+    for d in dropped:
+        if not d.reason.startswith(NEVER_FIRES):
             continue
-        if any(d.tier.severity == severity and d.reason.startswith(COVERED_BY_PAGE) for d in dropped):
+        t, kind = d.tier, KIND[d.tier.severity]
+        if (
+            not custom
+            and any(x.tier.severity == t.severity and x.reason.startswith(COVERED_BY_PAGE) for x in dropped)
+            and not any(k.severity == t.severity for k in kept)
+        ):
             continue  # the page watches these windows: nothing is lost, nothing to turn off
-        for d in (d for d in dropped if d.tier.severity == severity):
-            t = d.tier
-            out.append(
-                f"{kind} alert over {format_duration(t.long_ms)}/{format_duration(t.short_ms)} {d.reason}; "
-                f"not generated, and no {kind} tier of this SLO can fire "
-                f"(set burn_rate_alerts.{kind}: false to say so in the spec)"
-            )
+        origin = f" ({where[t]})" if where.get(t) else ""
+        name = f"{kind} tier {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x{origin}"
+        advice = f"give this SLO alerting: {{tiers: {keep}}}" if kept else ""
+        if not any(k.severity == t.severity for k in kept):
+            lost = f"no {kind} tier of this SLO can fire (set burn_rate_alerts.{kind}: false to say so in the spec"
+            lost += f", or {advice})" if advice else ")"
+            out.append(f"{name} {d.reason}; not generated, and {lost}")
+        else:
+            out.append(f"{name} {d.reason}; not generated (to leave out only the tiers that cannot fire, {advice})")
     return tuple(out)

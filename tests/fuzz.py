@@ -98,7 +98,19 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "repeat_interval": ("1m", "1h", "30d"),
     "channel": ("#a", "#é", "@user", "#" + "c" * 80),
     "to": ("a@b.c", "a@b.c, d@e.f", "é@例え.jp"),
-    "severity": (["critical"], ["warning"], ["critical", "warning"]),
+    # a route's list, a page/ticket severity value, or a custom tier's kind
+    "severity": (["critical"], ["warning"], ["critical", "warning"], ["P1", "P3"], "P1", "critical", "page", "ticket"),
+    # alerting: (issue 10, item 2)
+    "name": ("SLOErrorBudgetBurn", "SLOMetricAbsent", "A", "x" * 128, "ErrorRate", "_a", "a:b"),
+    "long": ("5m", "10m", "1h", "3d", "28d", "1y", "61s"),
+    "short": ("5m", "4m", "1h", "30m", "6h"),
+    "factor": (0.5, 1, 14.4, 1000, 1e-9, "14.4"),
+    "absent": (True, False, {"for": "0s"}, {"for": "1d"}, {"for": "3m"}),
+    "annotations": ({"playbook": "https://x/y"}, {"summary": "x"}, {"a": "é" * 300}, {}),
+    "tiers": (
+        [{"severity": "page", "long": "1h", "short": "5m", "factor": 14.4}],
+        [{"severity": "ticket", "long": "1d", "short": "2h", "factor": 3, "for": "1h"}],
+    ),
     "match": ({"slo": "availability"}, {"owner": "x"}, {"service": "é"}),
     "url": ("http://127.0.0.1:1/x", "https://x.example/a?b=c"),
 }

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from slogen import conventions as c
 from slogen import spec as s
@@ -99,20 +100,34 @@ def _rules(tmp_path: Path) -> str:
     return (tmp_path / "out" / "prometheus" / "rules" / "svc.hits.yaml").read_text()
 
 
-def test_a_dead_page_tier_beside_a_working_one_gets_no_advice_to_turn_pages_off(tmp_path: Path) -> None:
+def _alert_rules(tmp_path: Path) -> list[dict[str, object]]:
+    groups = yaml.safe_load(_rules(tmp_path))["groups"]
+    return [r for g in groups for r in g["rules"] if "alert" in r]
+
+
+def test_a_dead_page_tier_beside_a_working_one_is_named_with_the_line_that_leaves_out_only_it(tmp_path: Path) -> None:
     """90%: a 10% budget; 14.4x (144%) can never fire, 6x (60%) can. `page: false` would
-    lose the 6x tier: no warning advises it, and the 6x tier is generated."""
-    _service(tmp_path, "90%")
+    lose the 6x tier: the warning names the dead tier and prints the `alerting.tiers` that
+    keeps every other one; with that line the alerts are the same and nothing is warned."""
+    spec = _service(tmp_path, "90%")
     result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "page: false" not in result.stderr
-    assert not _tier_warnings(result.stderr), result.stderr
-    rules = _rules(tmp_path)
-    assert 'slo:sli_error:ratio_rate6h{service="svc", slo="hits"} / 0.1 > 6' in rules
-    assert "> 14.4" not in rules
+    [warning] = _tier_warnings(result.stderr)
+    assert "slos.hits: page tier 1h/5m at 14.4x can never fire" in warning
+    line = re.search(r"give this SLO (alerting: \{tiers: \[.*\]\})\)$", warning)
+    assert line, warning
+    assert line.group(1).count("severity:") == 3 and "factor: 14.4" not in line.group(1)
+    before = _alert_rules(tmp_path)
+    assert 'slo:sli_error:ratio_rate6h{service="svc", slo="hits"} / 0.1 > 6' in _rules(tmp_path)
     explained = slogen("explain", "--spec", "slo", "svc/hits", cwd=tmp_path).stdout
     assert "not generated: critical 1h/5m at 14.4x: can never fire" in explained
     assert "critical  6h    30m    6x" in explained
+    shutil.rmtree(tmp_path / "out")
+    spec.joinpath("svc.yaml").write_text(spec.joinpath("svc.yaml").read_text() + f"    {line.group(1)}\n")
+    result = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0 and not _tier_warnings(result.stderr), result.stderr
+    assert _alert_rules(tmp_path) == before
 
 
 def test_when_every_page_tier_is_dead_the_warning_advises_page_false_and_it_costs_nothing(tmp_path: Path) -> None:

@@ -85,14 +85,20 @@ def build_routes(routing: m.Routing) -> list[dict[str, Any]]:
     return routes
 
 
+def is_page(routing: m.Routing) -> str:
+    """A notification template's test that the alerts are pages: their severity is one of
+    the page values the specs use (critical unless alerting.page.severity says otherwise)."""
+    tests = [f"eq .CommonLabels.severity {quote(v)}" for v in sorted({page for page, _ in routing.inhibitions})]
+    return tests[0] if len(tests) == 1 else "or " + " ".join(f"({x})" for x in tests)
+
+
 def build_receiver(receiver: m.Receiver, routing: m.Routing) -> dict[str, Any]:
     cfg = receiver.config
     if receiver.kind == "pagerduty":
         pd: dict[str, Any] = {
             "routing_key_file": cfg.routing_key_file,
             "send_resolved": cfg.send_resolved,
-            "severity": cfg.severity
-            or '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+            "severity": cfg.severity or f"{{{{ if {is_page(routing)} }}}}critical{{{{ else }}}}warning{{{{ end }}}}",
             "description": '{{ template "slogen.pagerduty.description" . }}',
             "details": {
                 "summary": '{{ template "slogen.pagerduty.details" . }}',
@@ -105,7 +111,7 @@ def build_receiver(receiver: m.Receiver, routing: m.Routing) -> dict[str, Any]:
     if receiver.kind == "slack":
         text = '{{ template "slogen.slack.text" . }}'
         if cfg.mention:
-            text = f'{{{{ if eq .CommonLabels.severity "critical" }}}}{cfg.mention} {{{{ end }}}}' + text
+            text = f"{{{{ if {is_page(routing)} }}}}{cfg.mention} {{{{ end }}}}" + text
         slack = {
             "api_url_file": cfg.api_url_file,
             "channel": cfg.channel,
@@ -150,12 +156,15 @@ def build_alertmanager_config(routing: m.Routing, by: tuple[str, ...] = ()) -> d
         **_timing(routing.defaults, DEFAULT_TIMING),
         "routes": build_routes(routing),
     }
+    # One rule per (page, ticket) pair of severity values: a pair is one SLO's or alert's,
+    # so a page only ever silences the ticket of its own SLO (equal service and slo).
     config["inhibit_rules"] = [
         {
-            "source_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_CRITICAL])],
-            "target_matchers": [matcher(c.LABEL_SEVERITY, [c.SEVERITY_WARNING])],
+            "source_matchers": [matcher(c.LABEL_SEVERITY, [page])],
+            "target_matchers": [matcher(c.LABEL_SEVERITY, [ticket])],
             "equal": [c.LABEL_SERVICE, c.LABEL_SLO, *by],
         }
+        for page, ticket in routing.inhibitions
     ]
     if routing.time_intervals:
         config["time_intervals"] = [
@@ -202,9 +211,10 @@ def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
     for service in model.services:
         for slo in service.slos:
             for severity in sorted({t.severity for t in slo.tiers}):
-                labels = {"alertname": c.ALERT_BURN_RATE, **with_severity(slo, severity)}
+                labels = {"alertname": slo.alert_name, **with_severity(slo, severity)}
                 out += [labels] + [{**labels, **group} for group in _routed_groups(model, slo.by)]
-            out.append({"alertname": c.ALERT_ABSENT, **with_severity(slo, c.SEVERITY_WARNING)})
+            if slo.shaping.absent_for_ms is not None:
+                out.append({"alertname": c.ALERT_ABSENT, **with_severity(slo, c.SEVERITY_WARNING)})
         for alert in service.alerts:
             for level in alert.levels:
                 labels = {"alertname": alert.name, **with_severity(alert, level.severity)}

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import conventions as c
 from .. import model as m
-from ..promql import Matcher, Selector
+from ..promql import Matcher, Selector, quote
 from ..quantity import fmt, fmt_percent, format_duration
 from . import dashboard_groups as dg
 from . import queries as q
@@ -296,6 +296,14 @@ OVERVIEW_COLUMNS = (
 )
 
 
+def _burn_alerts(model: m.Model) -> str:
+    """Firing burn-rate alerts, whatever names alerting.name gives them."""
+    names = sorted({slo.alert_name for slo in model.slos()} | {c.ALERT_BURN_RATE})
+    # Names are checked alert names (letters, digits, _): none is read as a pattern.
+    alertname = f"alertname={quote(names[0])}" if len(names) == 1 else f"alertname=~{quote('|'.join(names))}"
+    return f'ALERTS{{alertstate="firing", {alertname}}}'
+
+
 def overview_dashboard(model: m.Model) -> dict[str, Any]:
     by = "service, slo"
     grouped = dg.overview_queries(model.slos(), OVERVIEW_COLUMNS)
@@ -356,9 +364,7 @@ def overview_dashboard(model: m.Model) -> dict[str, Any]:
             "stat",
             "SLO alerts firing",
             [
-                Query(
-                    f'count(ALERTS{{alertstate="firing", alertname="{c.ALERT_BURN_RATE}"}}) or vector(0)', instant=True
-                )
+                Query(f"count({_burn_alerts(model)}) or vector(0)", instant=True)
             ],
             x=16,
             y=0,

@@ -46,10 +46,11 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
         lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}" + (f" ({group}):" if group else ":"))
         for receiver, why in route_receivers(model.routing, labels):
             lines.append(f"      -> {receiver:<18} via {why}")
-        if labels[c.LABEL_SEVERITY] == c.SEVERITY_WARNING:
+        if labels[c.LABEL_SEVERITY] == item.shaping.ticket.severity:
+            page = item.shaping.page.severity
             same = [x for x in inhibit_by(model) if x in item.by]
             per = f" for the same {', '.join(same)}" if same else ""
-            lines.append(f"      inhibited while a critical alert of {item.service}/{item.id}{per} fires")
+            lines.append(f"      inhibited while a {page} alert of {item.service}/{item.id}{per} fires")
     return "\n".join(lines)
 
 
@@ -64,8 +65,8 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 def time_to_fire(tier: m.BurnRateTier, budget: Decimal) -> int:
     """Milliseconds from the start of a total outage (every event failing, after a
     healthy history) until both windows exceed factor x budget: the long window's
-    error ratio is t / long, so t = factor * budget * long."""
-    return int(tier.factor * budget * tier.long_ms)
+    error ratio is t / long, so t = factor * budget * long; then its `for` holds it."""
+    return int(tier.factor * budget * tier.long_ms) + tier.for_ms
 
 
 def explain_slo(slo: m.SLO) -> str:
@@ -80,21 +81,27 @@ def explain_slo(slo: m.SLO) -> str:
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
         *_groups_text(slo),
         "",
-        f"  {c.ALERT_BURN_RATE} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
-        f"    the SRE workbook's 30-day tiers with windows scaled by {period}/30d (short at least 5m, long at least",
-        f"    twice short); burn rate = budget spent by then x {period} / long window, at least 1x",
+        f"  {slo.alert_name} (multi-window, multi-burn-rate; both windows must exceed the threshold):",
     ]
+    if slo.custom_tiers:
+        head.append("    the spec's own tiers (alerting.tiers), in place of the SRE workbook's")
+    else:
+        head += [
+            f"    the SRE workbook's 30-day tiers with windows scaled by {period}/30d (short at least 5m, long at least",
+            f"    twice short); burn rate = budget spent by then x {period} / long window, at least 1x",
+        ]
     rows = []
     for tier in slo.tiers:
         rows.append(
             [
-                tier.severity,
+                slo.shaping.of(tier.severity).severity,
                 format_duration(tier.long_ms),
                 format_duration(tier.short_ms),
                 f"{fmt(tier.factor)}x",
                 fmt_percent(tier.factor * slo.budget),
                 "~" + format_duration(max(1000, round(time_to_fire(tier, slo.budget), -3))),
                 fmt_percent(tier.budget_share),
+                format_duration(tier.for_ms) if tier.for_ms else "-",
             ]
         )
     headers = [
@@ -105,18 +112,37 @@ def explain_slo(slo: m.SLO) -> str:
         "error ratio above",
         "fires after (total outage)",
         "budget spent by then",
+        "for",
     ]
+    if not any(t.for_ms for t in slo.tiers):  # the column only when a tier has a `for`
+        headers, rows = headers[:-1], [r[:-1] for r in rows]
     lines = head + _indent(table(headers, rows) if rows else "(none)")
     for dropped in slo.dropped:
         t = dropped.tier
-        line = f"  not generated: {t.severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
+        line = f"  not generated: {slo.shaping.of(t.severity).severity} {format_duration(t.long_ms)}/{format_duration(t.short_ms)} at {fmt(t.factor)}x: {dropped.reason}"
         if line not in lines:  # two tiers on the same floors read alike: say it once
             lines.append(line)
-    watched = " or ".join(s.render() for s in absent_selectors(slo))
-    if watched:
-        lines.append(f"  {c.ALERT_ABSENT} (warning) after {c.ABSENT_FOR} without {watched}")
+    lines += explain_shaping(slo)
     lines.append("  (times add up to a minute or two of scrape and 5m-rate lag)")
     return "\n".join(lines)
+
+
+def explain_shaping(item: m.SLO | m.ThresholdAlert) -> list[str]:
+    """The absent-data alert, and what alerting.page/ticket add to each kind's alerts."""
+    lines = []
+    watched = " or ".join(s.render() for s in absent_selectors(item))
+    hold = item.shaping.absent_for_ms
+    ticket = item.shaping.ticket.severity
+    if watched and hold is None:
+        lines.append(f"  {c.ALERT_ABSENT}: off (alerting.absent: false); nothing says when {watched} disappears")
+    elif watched:
+        after = format_duration(hold) if hold else "at once"
+        lines.append(f"  {c.ALERT_ABSENT} ({ticket}) after {after} without {watched}")
+    for kind, shape in (("page", item.shaping.page), ("ticket", item.shaping.ticket)):
+        extra = [f"{k}={v}" for k, v in shape.labels] + [f"annotation {k}={v}" for k, v in shape.annotations]
+        if extra:
+            lines.append(f"  {kind} alerts (severity={shape.severity}) also carry: {', '.join(extra)}")
+    return lines
 
 
 def explain_alert(alert: m.ThresholdAlert) -> str:
@@ -135,7 +161,10 @@ def explain_alert(alert: m.ThresholdAlert) -> str:
         ]
         for level in alert.levels
     ]
-    return "\n".join(lines + _indent(table(["severity", "condition", "for", "fires"], rows)))
+    rows = [
+        [alert.shaping.of(level.severity).severity, *row[1:]] for level, row in zip(alert.levels, rows, strict=True)
+    ]
+    return "\n".join(lines + _indent(table(["severity", "condition", "for", "fires"], rows)) + explain_shaping(alert))
 
 
 def _groups_text(slo: m.SLO) -> list[str]:

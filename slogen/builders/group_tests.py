@@ -14,7 +14,10 @@ from ..promql import Selector, _regex_example
 from ..quantity import fmt
 from . import queries as q
 from . import series as sx
-from .tests import BURN_EVAL_MS, MINUTE, Test, _burn_scenarios, _ms, _points, build_absent_tests, expect_alerts
+from .rules import with_severity
+from .slo_tests import BURN_EVAL_MS, MINUTE, Test, _burn_scenarios, build_absent_tests, expect_alerts
+from .slo_tests import ms_text as _ms
+from .slo_tests import points_for as _points
 
 LATE_START_MS = 30 * MINUTE  # the second group's series begin this late in the "appears later" test
 
@@ -24,13 +27,13 @@ def build_grouped_slo_tests(slo: m.SLO) -> list[Test]:
     # refused in the spec (resolve_checks.ungroupable): raw SLIs, probes, event expressions
     assert isinstance(sli, m.RatioSLI | m.LatencySLI)
     burning, healthy = group_pair(sli, slo.by)
-    points = _points(BURN_EVAL_MS)
+    points = _points(_eval_ms(slo))
     tests: list[Test] = []
     period_checked = False
     for name, rho in _burn_scenarios(slo):
         assert rho is not None
         firing = _firing(slo, rho)
-        checks = [expect_alerts(c.ALERT_BURN_RATE, BURN_EVAL_MS, [_alert_labels(slo, burning, s) for s in firing])]
+        checks = [expect_alerts(slo.alert_name, _eval_ms(slo), [_alert_labels(slo, burning, s) for s in firing])]
         if firing and not period_checked:
             checks.append(_period_check(slo, burning, healthy))
             period_checked = True
@@ -55,7 +58,7 @@ def _late_group_tests(slo: m.SLO, sli: m.RatioSLI | m.LatencySLI, early: sx.Labe
     if not rhos:
         return []
     rho = max(rhos)
-    eval_ms = LATE_START_MS + BURN_EVAL_MS
+    eval_ms = LATE_START_MS + _eval_ms(slo)
     points = _points(eval_ms)
     late_points = points - LATE_START_MS // MINUTE
     gap = f"_x{LATE_START_MS // MINUTE} "
@@ -69,7 +72,7 @@ def _late_group_tests(slo: m.SLO, sli: m.RatioSLI | m.LatencySLI, early: sx.Labe
             f"while {_show(early)} stays healthy: the new value's alert fires",
             "interval": "1m",
             "input_series": sx.events_series(sli, Decimal(0), points, group=early) + late_series,
-            "promql_expr_test": [expect_alerts(c.ALERT_BURN_RATE, eval_ms, labels)],
+            "promql_expr_test": [expect_alerts(slo.alert_name, eval_ms, labels)],
         }
     ]
 
@@ -83,9 +86,14 @@ def _period_check(slo: m.SLO, burning: sx.Labels, healthy: sx.Labels) -> dict[st
     ]
     return {
         "expr": f"sgn(1 - {remaining})",
-        "eval_time": _ms(BURN_EVAL_MS),
+        "eval_time": _ms(_eval_ms(slo)),
         "exp_samples": [{"labels": text, "value": value} for text, value in sorted(samples)],
     }
+
+
+def _eval_ms(slo: m.SLO) -> int:
+    """When a steady burn has fired every tier: a tier's `for` holds it back that much."""
+    return BURN_EVAL_MS + max((t.for_ms for t in slo.tiers), default=0)
 
 
 def _firing(slo: m.SLO, rho: Decimal) -> list[str]:
@@ -93,7 +101,9 @@ def _firing(slo: m.SLO, rho: Decimal) -> list[str]:
 
 
 def _alert_labels(slo: m.SLO, group: sx.Labels, severity: str) -> dict[str, str]:
-    return {**slo.label_dict(), **group, c.LABEL_SEVERITY: severity}
+    """The labels the burn-rate alert of a group fires with (alerting: labels and severity
+    value included)."""
+    return {**with_severity(slo, severity), **group}
 
 
 def _show(group: sx.Labels) -> str:

@@ -67,8 +67,10 @@ def build_coarse_recordings(slo: m.SLO) -> list[Rule]:
 
 
 def with_severity(item: m.SLO | m.ThresholdAlert, severity: str) -> dict[str, str]:
-    """An alert's labels: the item's own plus severity, sorted."""
-    return dict(sorted({**item.label_dict(), c.LABEL_SEVERITY: severity}.items()))
+    """An alert's labels: the item's own, its kind's (alerting.page/ticket) and the kind's
+    severity value, sorted. `severity` is the kind: critical pages, warning tickets."""
+    shape = item.shaping.of(severity)
+    return dict(sorted({**item.label_dict(), **dict(shape.labels), c.LABEL_SEVERITY: shape.severity}.items()))
 
 
 def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
@@ -133,7 +135,7 @@ def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> lis
         context = {
             "service": slo.service,
             "slo": slo.id,
-            "severity": severity,
+            "severity": slo.shaping.of(severity).severity,
             "description": slo.description.rstrip("."),
             "objective": fmt_percent(slo.objective),
             "budget": fmt_percent(slo.budget),
@@ -142,14 +144,12 @@ def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> lis
             # A grouped SLO's alert names its value: `checkout/requests (route /cart)`.
             "group_text": f" ({', '.join(f'{x} {{{{ $labels.{x} }}}}' for x in slo.by)})" if slo.by else "",
         }
-        rules.append(
-            {
-                "alert": c.ALERT_BURN_RATE,
-                "expr": q.burn_rate_condition(slo, tiers),
-                "labels": with_severity(slo, severity),
-                "annotations": _annotations("burn_rate", context, slo, text),
-            }
-        )
+        rule: Rule = {"alert": slo.alert_name, "expr": q.burn_rate_condition(slo, tiers)}
+        if tiers[0].for_ms:  # the tiers of a severity share one `for` (resolve checks it)
+            rule["for"] = format_duration(tiers[0].for_ms)
+        rule["labels"] = with_severity(slo, severity)
+        rule["annotations"] = _annotations("burn_rate", context, slo, text, severity)
+        rules.append(rule)
     return rules
 
 
@@ -157,24 +157,23 @@ def build_absent_alerts(item: m.SLO | m.ThresholdAlert, text: TextContext = Text
     """One alert per SLO or threshold alert, over all the series it reads (joined with
     `or`: two rules with the same labels would write the same ALERTS series)."""
     selectors = q.absent_selectors(item)
-    if not selectors:
+    hold_ms = item.shaping.absent_for_ms
+    if not selectors or hold_ms is None:  # None: `alerting: {absent: false}`
         return []
+    hold = format_duration(hold_ms) if hold_ms else "0s"
     context = {
         "service": item.service,
         "slo": item.id,
         "metrics": " or ".join(s.metric for s in selectors),
         "selectors": " or ".join(s.render() for s in selectors),
-        "hold": c.ABSENT_FOR,
+        "hold": hold,
     }
-    return [
-        {
-            "alert": c.ALERT_ABSENT,
-            "expr": "\nor\n".join(f"absent({s.render()})" for s in selectors),
-            "for": c.ABSENT_FOR,
-            "labels": with_severity(item, c.SEVERITY_WARNING),
-            "annotations": _annotations("absent", context, item, text),
-        }
-    ]
+    rule: Rule = {"alert": c.ALERT_ABSENT, "expr": "\nor\n".join(f"absent({s.render()})" for s in selectors)}
+    if hold_ms:
+        rule["for"] = hold
+    rule["labels"] = with_severity(item, c.SEVERITY_WARNING)  # a ticket: its shape
+    rule["annotations"] = _annotations("absent", context, item, text, c.SEVERITY_WARNING)
+    return [rule]
 
 
 _COMPARISON = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
@@ -188,7 +187,7 @@ def build_threshold_group(alert: m.ThresholdAlert, text: TextContext = TextConte
             "service": alert.service,
             "what": describe_measure(alert),
             "description": alert.description.rstrip("."),
-            "severity": level.severity,
+            "severity": alert.shaping.of(level.severity).severity,
             "comparison": _COMPARISON[level.op],
             "threshold": format_threshold(alert, level.value),
             "hold": format_duration(level.for_ms) if level.for_ms else "",
@@ -203,7 +202,7 @@ def build_threshold_group(alert: m.ThresholdAlert, text: TextContext = TextConte
         if level.for_ms:
             rule["for"] = format_duration(level.for_ms)
         rule["labels"] = with_severity(alert, level.severity)
-        rule["annotations"] = _annotations("threshold", context, alert, text)
+        rule["annotations"] = _annotations("threshold", context, alert, text, level.severity)
         rules.append(rule)
     rules += build_absent_alerts(alert, text)
     return {"name": c.group_name(alert.service, alert.id), "rules": rules}
@@ -243,8 +242,10 @@ def value_format(alert: m.ThresholdAlert) -> str:
 
 
 def _annotations(
-    kind: str, context: dict[str, Any], item: m.SLO | m.ThresholdAlert, text: TextContext
+    kind: str, context: dict[str, Any], item: m.SLO | m.ThresholdAlert, text: TextContext, severity: str
 ) -> dict[str, str]:
+    """slogen's own annotations, then the spec's for this kind of alert (alerting.page or
+    .ticket annotations; the spec may not take slogen's keys)."""
     out = {
         "summary": render(f"alerts/{kind}.summary.j2", text.templates, **context),
         "description": render(f"alerts/{kind}.description.j2", text.templates, **context),
@@ -252,4 +253,5 @@ def _annotations(
     if item.runbook_url:
         out["runbook_url"] = item.runbook_url
     out["dashboard_url"] = c.dashboard_url(text.grafana_url, item.service)
+    out.update(item.shaping.of(severity).annotations)
     return out

@@ -13,18 +13,13 @@ from .. import conventions as c
 from .. import model as m
 from ..errors import Problem, SpecError
 from ..promql import Selector
-from ..quantity import fmt, fmt_percent, format_duration
-from . import probe
-from . import queries as q
+from ..quantity import fmt, fmt_percent
 from . import series as sx
+from .rules import with_severity
+from .slo_tests import MINUTE, Test, build_absent_tests, build_slo_tests, expect_alerts, ms_text, points_for
 
-Test = dict[str, Any]
 ItemT = TypeVar("ItemT", m.SLO, m.ThresholdAlert)
-MINUTE = 60_000
 EVAL = "1m"
-# Windows hold the sums over the data they have: after 12 minutes of steady input every
-# window shows its ratio (promtool evaluates every group at every step: keep it short).
-BURN_EVAL_MS = 12 * MINUTE
 RAW_EVAL_MARGIN_MS = 30 * MINUTE  # windows hold sum-over-available-data: 30m of steady input shows the ratio
 _CMP = {">": Decimal.__gt__, "<": Decimal.__lt__, ">=": Decimal.__ge__, "<=": Decimal.__le__}
 
@@ -86,149 +81,6 @@ def _file(rule_files: list[str], groups: list[str], service: str, tests: list[Te
     }
 
 
-def _ms(ms: int) -> str:
-    return format_duration(ms)
-
-
-def expect_alerts(alertname: str, eval_ms: int, label_sets: list[dict[str, str]]) -> dict[str, Any]:
-    """Exactly these alerts fire at eval_ms, with exactly these labels.
-
-    Asserted on the ALERTS series rather than with alert_rule_test, so that the exact
-    label sets are compared without also pinning annotation text to a float's printing.
-    """
-    samples = {
-        sx.series_text("ALERTS", {"alertname": alertname, "alertstate": "firing", **labels}): labels
-        for labels in label_sets
-    }
-    return {
-        "expr": f'ALERTS{{alertname="{alertname}", alertstate="firing"}}',
-        "eval_time": _ms(eval_ms),
-        "exp_samples": [{"labels": text, "value": 1} for text in sorted(samples)],
-    }
-
-
-def _points(eval_ms: int) -> int:
-    return eval_ms // MINUTE + 5
-
-
-# --- SLOs: burn-rate and absent-data alerts -------------------------------------------
-
-
-def build_slo_tests(slo: m.SLO) -> list[Test]:
-    if slo.by:
-        from .group_tests import build_grouped_slo_tests  # it builds on this module's helpers
-
-        return build_grouped_slo_tests(slo)
-    tests = []
-    points = _points(BURN_EVAL_MS)
-    for name, rho, interval, series in _burn_inputs(slo, points):
-        tests.append({"name": name, "interval": interval, "input_series": series, **_burn_expectation(slo, rho)})
-    tests += build_absent_tests(slo, _slo_series(slo, Decimal(0), _points(20 * MINUTE)))
-    return tests
-
-
-def _burn_inputs(slo: m.SLO, points: int) -> list[tuple[str, Decimal | None, str, list[dict[str, str]]]]:
-    """(test name, steady error ratio, input interval, input series) of each burn-rate test."""
-    if isinstance(slo.sli, m.ProbeSLI):
-        seconds = points * MINUTE // probe.INTERVAL_MS
-        healthy = probe.probe_series(slo.sli, probe.HEALTHY, seconds)
-        return [("no errors: no burn-rate alert", Decimal(0), probe.INTERVAL, healthy)] + [
-            (name, rho, probe.INTERVAL, series)
-            for severity, lowest, above, below in _thresholds(slo)
-            for name, rho, series in probe.scenarios(slo.sli, severity, lowest, above, below, seconds)
-        ]
-    return [(name, rho, "1m", _slo_series(slo, rho, points)) for name, rho in _burn_scenarios(slo)]
-
-
-def _thresholds(slo: m.SLO) -> list[tuple[str, Decimal, Decimal, Decimal]]:
-    """(severity, its lowest threshold, 1.1x and 0.9x that) for each generated severity."""
-    out = []
-    for severity in c.SEVERITIES:
-        tiers = [t for t in slo.tiers if t.severity == severity]
-        if tiers:
-            lowest = min(t.factor for t in tiers) * slo.budget
-            out.append((severity, lowest, min(Decimal(1), lowest * Decimal("1.1")), lowest * Decimal("0.9")))
-    return out
-
-
-def _burn_scenarios(slo: m.SLO) -> list[tuple[str, Decimal | None]]:
-    """(test name, steady error ratio); None is the user's own erroring series."""
-    if isinstance(slo.sli, m.RawSLI | m.ExprRatioSLI):
-        kind = "raw SLI" if isinstance(slo.sli, m.RawSLI) else "event expressions"
-        return [
-            (f"{kind}: the erroring series fire every burn-rate alert", None),
-            (f"{kind}: the healthy series fire none", Decimal(0)),
-        ]
-    out: list[tuple[str, Decimal | None]] = [("no errors: no burn-rate alert", Decimal(0))]
-    for severity, _, above, below in _thresholds(slo):
-        out.append(
-            (f"{severity}: a steady error ratio of {fmt(above)} (1.1x its lowest burn-rate threshold) fires it", above)
-        )
-        out.append(
-            (f"{severity}: a steady error ratio of {fmt(below)} (0.9x its lowest threshold) does not fire it", below)
-        )
-    return out
-
-
-def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, str]]:
-    sli = slo.sli
-    if isinstance(sli, m.RawSLI | m.ExprRatioSLI):
-        chosen = sli.erroring if rho is None else sli.healthy
-        return [{"series": s.series, "values": s.values} for s in chosen]
-    if isinstance(sli, m.ProbeSLI):
-        return probe.probe_series(sli, probe.HEALTHY, points)
-    assert rho is not None
-    return sx.events_series(sli, rho, points)
-
-
-def _burn_expectation(slo: m.SLO, rho: Decimal | None) -> dict[str, Any]:
-    """Which severities fire at a steady error ratio (every window then shows rho)."""
-    if rho is None:
-        firing = sorted({t.severity for t in slo.tiers})
-    else:
-        firing = sorted({t.severity for t in slo.tiers if rho > t.factor * slo.budget})
-    if isinstance(slo.sli, m.RawSLI):
-        # The raw expression decides the labels: assert on severities alone.
-        return {
-            "promql_expr_test": [
-                {
-                    "expr": f'max by (severity) (ALERTS{{alertname="{c.ALERT_BURN_RATE}", alertstate="firing"}})',
-                    "eval_time": _ms(BURN_EVAL_MS),
-                    "exp_samples": [{"labels": f'{{severity="{s}"}}', "value": 1} for s in firing],
-                }
-            ]
-        }
-    labels = [{**slo.label_dict(), c.LABEL_SEVERITY: s} for s in firing]
-    return {"promql_expr_test": [expect_alerts(c.ALERT_BURN_RATE, BURN_EVAL_MS, labels)]}
-
-
-def build_absent_tests(item: m.SLO | m.ThresholdAlert, present: list[dict[str, str]]) -> list[Test]:
-    selectors = q.absent_selectors(item)
-    if not selectors:
-        return []
-    hold = 10 * MINUTE
-    eval_ms = hold + 5 * MINUTE
-    expected = [absent_labels(item, s) for s in selectors]
-    return [
-        {
-            "name": f"no series at all: {c.ALERT_ABSENT} fires for {', '.join(s.metric for s in selectors)}",
-            "interval": "1m",
-            "input_series": [{"series": "slogen_unrelated_series", "values": "1x20"}],
-            "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, expected)],
-        },
-        {
-            "name": f"series present: {c.ALERT_ABSENT} stays silent",
-            "interval": "1m",
-            "input_series": sx.unify(present),
-            "promql_expr_test": [expect_alerts(c.ALERT_ABSENT, eval_ms, [])],
-        },
-    ]
-
-
-def absent_labels(item: m.SLO | m.ThresholdAlert, selector: Selector) -> dict[str, str]:
-    return {**selector.equality_labels(), **item.label_dict(), c.LABEL_SEVERITY: c.SEVERITY_WARNING}
-
-
 # --- threshold alerts -----------------------------------------------------------------
 
 
@@ -240,10 +92,11 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
     tests: list[Test] = []
     for level in alert.levels:
         fire_value, quiet_value = _probe_values(alert, level)
+        severity = alert.shaping.of(level.severity).severity
         tests.append(
             _level_test(
                 alert,
-                f"{level.severity}: {_describe(alert, fire_value)} for {_ms(settle)} fires it",
+                f"{severity}: {_describe(alert, fire_value)} for {ms_text(settle)} fires it",
                 fire_value,
                 settle,
             )
@@ -251,7 +104,7 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
         tests.append(
             _level_test(
                 alert,
-                f"{level.severity}: {_describe(alert, quiet_value)} (just short of its threshold) does not fire it",
+                f"{severity}: {_describe(alert, quiet_value)} (just short of its threshold) does not fire it",
                 quiet_value,
                 settle,
             )
@@ -261,14 +114,14 @@ def build_threshold_tests(alert: m.ThresholdAlert) -> list[Test]:
             tests.append(
                 _level_test(
                     alert,
-                    f"{level.severity}: {_describe(alert, fire_value)} for less than its for: {_ms(level.for_ms)} does not fire it yet",
+                    f"{severity}: {_describe(alert, fire_value)} for less than its for: {ms_text(level.for_ms)} does not fire it yet",
                     fire_value,
                     early,
                 )
             )
     healthy = _healthy_value(alert)
     tests.append(_level_test(alert, f"healthy: {_describe(alert, healthy)} fires nothing", healthy, settle))
-    tests += build_absent_tests(alert, _threshold_series(alert, healthy, _points(20 * MINUTE)))
+    tests += build_absent_tests(alert, _threshold_series(alert, healthy, points_for(20 * MINUTE)))
     return tests
 
 
@@ -313,7 +166,9 @@ def _probe_values(alert: m.ThresholdAlert, level: m.Level) -> tuple[Decimal, Dec
 def _healthy_value(alert: m.ThresholdAlert) -> Decimal:
     """A value that no level fires on: the far side of every threshold."""
     if isinstance(alert.kind, m.QuantileAlert):
-        calm = [v for _, v in sx.quantile_buckets(alert.kind) if not any(_CMP[lv.op](v, lv.value) for lv in alert.levels)]
+        calm = [
+            v for _, v in sx.quantile_buckets(alert.kind) if not any(_CMP[lv.op](v, lv.value) for lv in alert.levels)
+        ]
         if not calm:
             raise ValueError("every bucket of the histogram fires one of its levels: no healthy latency to test")
         return calm[0]
@@ -325,7 +180,7 @@ def _healthy_value(alert: m.ThresholdAlert) -> Decimal:
 
 
 def _level_test(alert: m.ThresholdAlert, name: str, value: Decimal, eval_ms: int) -> Test:
-    points = _points(max(eval_ms, 20 * MINUTE))
+    points = points_for(max(eval_ms, 20 * MINUTE))
     firing = [lv for lv in alert.levels if _fires(alert, lv, value, eval_ms)]
     labels = _threshold_labels(alert)
     return {
@@ -333,7 +188,7 @@ def _level_test(alert: m.ThresholdAlert, name: str, value: Decimal, eval_ms: int
         "interval": "1m",
         "input_series": _threshold_series(alert, value, points),
         "promql_expr_test": [
-            expect_alerts(alert.name, eval_ms, [{**labels, c.LABEL_SEVERITY: lv.severity} for lv in firing])
+            expect_alerts(alert.name, eval_ms, [{**labels, **with_severity(alert, lv.severity)} for lv in firing])
         ],
     }
 
@@ -425,7 +280,11 @@ def _raw_alert_tests(alert: m.ThresholdAlert, kind: m.RawAlert) -> list[Test]:
     eval_ms = max(level.for_ms for level in alert.levels) + RAW_EVAL_MARGIN_MS
     query = f'max by (severity) (ALERTS{{alertname="{alert.name}", alertstate="firing"}})'
     cases = [
-        ("raw alert: the firing series fire every level", kind.firing, sorted(lv.severity for lv in alert.levels)),
+        (
+            "raw alert: the firing series fire every level",
+            kind.firing,
+            sorted(alert.shaping.of(lv.severity).severity for lv in alert.levels),
+        ),
         ("raw alert: the quiet series fire nothing", kind.quiet, []),
     ]
     return [
@@ -436,7 +295,7 @@ def _raw_alert_tests(alert: m.ThresholdAlert, kind: m.RawAlert) -> list[Test]:
             "promql_expr_test": [
                 {
                     "expr": query,
-                    "eval_time": _ms(eval_ms),
+                    "eval_time": ms_text(eval_ms),
                     "exp_samples": [{"labels": f'{{severity="{s}"}}', "value": 1} for s in severities],
                 }
             ],
