@@ -12,6 +12,11 @@ LABEL_SLO = "slo"
 LABEL_OWNER = "owner"
 LABEL_SEVERITY = "severity"
 
+# A burn-rate tier with a `for` of its own is its own rule, labelled with its windows
+# (Pyrra's labels): two rules with one label set would write one ALERTS series.
+LABEL_LONG = "long"
+LABEL_SHORT = "short"
+
 SEVERITY_CRITICAL = "critical"  # pages
 SEVERITY_WARNING = "warning"  # tickets / Slack
 SEVERITIES = (SEVERITY_CRITICAL, SEVERITY_WARNING)

@@ -205,6 +205,10 @@ class _Resolver:
             shaping=shaped.shaping,
             custom_tiers=shaped.tiers is not None,
         )
+        taken = checks.window_labels_taken(resolved)
+        if taken:
+            self.problems.append(doc.problem((*path, "alerting", "tiers"), taken))
+            return None
         return resolved
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:

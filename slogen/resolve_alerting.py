@@ -12,7 +12,7 @@ from . import model as m
 from . import spec as s
 from .errors import Problem
 from .load import Document, Path_
-from .quantity import fmt, format_duration, parse_duration
+from .quantity import fmt, parse_duration
 from .spec_alerting import AbsentAlert, Alerting, Tier
 from .tiers import CustomTier, never_fires
 
@@ -156,7 +156,6 @@ def _custom_tiers(
     own = path[0] == "slos"
     out: list[CustomTier] = []
     seen: dict[tuple[str, int, int], int] = {}
-    first_for: dict[str, tuple[int, int]] = {}  # severity -> (index, for_ms) of its first tier
     for i, tier in enumerate(tiers):
         here: Path_ = (*path, "tiers", i)
         found = _tier_problems(tier, window, period_ms, budget, own, slo_id)
@@ -165,15 +164,6 @@ def _custom_tiers(
         if key in seen:
             found.append(((), f"tiers[{seen[key]}] is a {tier.severity} tier over the same windows: keep one"))
         seen.setdefault(key, i)
-        index, for_ms = first_for.setdefault(resolved.severity, (i, resolved.for_ms))
-        if for_ms != resolved.for_ms:
-            said = format_duration(for_ms) if for_ms else "none"
-            found.append(
-                (
-                    ("for",),
-                    f"the {tier.severity} tiers are one alert rule with one for: give each the same (tiers[{index}] has {said})",
-                )
-            )
         problems += [doc.problem((*here, *where), message) for where, message in found]
         out.append(CustomTier(resolved, "" if own else f"alerting.tiers[{i}] at {doc.file}:{doc.line_of(here)}"))
     return tuple(out)

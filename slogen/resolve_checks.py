@@ -154,3 +154,20 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
 
 def _show(value: Decimal, percent: bool) -> str:
     return fmt_percent(value) if percent else fmt(value)
+
+
+def window_labels_taken(slo: m.SLO) -> str | None:
+    """Tiers of one kind with different `for`s are one rule each, labelled `long` and
+    `short` (builders.rules.burn_rules): a label of that name set elsewhere would collide."""
+    from .builders.rules import burn_rules
+
+    split = {key for burn in burn_rules(slo) for key, _ in burn.extra}
+    shapes = (slo.shaping.page, slo.shaping.ticket)
+    taken = sorted(split & {*slo.label_dict(), *slo.by, *(k for shape in shapes for k, _ in shape.labels)})
+    if not taken:
+        return None
+    return (
+        f"tiers of one kind with different for: values are one alert rule each, labelled {c.LABEL_LONG!r} and "
+        f"{c.LABEL_SHORT!r} with their windows, and this SLO already sets {', '.join(repr(x) for x in taken)}: "
+        "rename that label, or give the tiers of a kind one for"
+    )

@@ -156,6 +156,7 @@ def resolve_routing(
 def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
     """Every label key (with its known values) that some generated alert carries."""
     from .builders import queries as q
+    from .builders.rules import burn_rules
 
     out: dict[str, set[str]] = {"alertname": set(), c.LABEL_SEVERITY: set(c.SEVERITIES)}
     for service in services:
@@ -165,6 +166,8 @@ def alert_labels(services: tuple[m.Service, ...]) -> dict[str, set[str]]:
             out["alertname"] |= {slo.alert_name, c.ALERT_ABSENT}
             for label in slo.by:  # a grouped SLO's burn-rate alerts carry its by labels
                 out.setdefault(label, set())
+            for burn in burn_rules(slo):  # a tier with its own `for`: long and short
+                _add(out, dict(burn.extra))
             for selector in q.absent_selectors(slo):
                 _add(out, selector.equality_labels())
         for alert in service.alerts:

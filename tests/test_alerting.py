@@ -14,6 +14,7 @@ import yaml
 
 from slogen import api
 from slogen import model as m
+from slogen.builders.rules import build_slo_groups
 
 from .conftest import REPO, slogen
 from .harness import alertmanager, wait_until
@@ -332,6 +333,71 @@ def test_the_generated_tests_catch_a_rule_that_lost_its_shape(
         capture_output=True,
         text=True,
         check=False,
+    )
+    assert result.returncode == 1
+    assert failing in result.stdout + result.stderr
+
+
+PER_TIER_FOR = """\
+    version: 1
+    service: search
+    slos:
+      requests:
+        objective: 99.5%
+        window: 28d
+        ratio:
+          bad: http_requests_total{job="search", code=~"5.."}
+          total: http_requests_total{job="search"}
+        alerting:
+          tiers:                    # Pyrra's table for 28 days, each tier with its own for
+            - {severity: page,   long: 1h, short: 5m,  factor: 14, for: 2m}
+            - {severity: page,   long: 6h, short: 30m, factor: 7,  for: 15m}
+            - {severity: ticket, long: 1d, short: 2h,  factor: 2,  for: 1h}
+            - {severity: ticket, long: 4d, short: 6h,  factor: 1,  for: 3h}
+    """
+
+
+def test_tiers_with_their_own_for_are_one_rule_each_labelled_with_their_windows(tmp_path: Path) -> None:
+    spec = _write(tmp_path, PER_TIER_FOR)
+    model = api.load_model(api.Options(spec_dir=spec, out_dir=tmp_path / "out", templates=None))
+    groups = build_slo_groups(_slo(model, "requests"))
+    alerts = [r for r in groups[0]["rules"] if r.get("alert") == "SLOErrorBudgetBurn"]
+    assert [(r["for"], r["labels"]["long"], r["labels"]["short"], r["labels"]["severity"]) for r in alerts] == [
+        ("2m", "1h", "5m", "critical"),
+        ("15m", "6h", "30m", "critical"),
+        ("1h", "1d", "2h", "warning"),
+        ("3h", "4d", "6h", "warning"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "failing"),
+    [
+        ("    for: 15m\n", "    for: 10m\n", 'long="6h"'),  # the 6h tier fires before its for
+        ("    for: 3h\n", "    for: 2h\n", 'long="4d"'),  # the ticket's for, checked a minute before it
+        ("      long: 6h\n", "      long: 6h\n      tier: x\n", 'long="6h"'),  # a label more
+    ],
+)
+def test_the_generated_tests_prove_each_tiers_own_for(
+    promtool: str,
+    tmp_path: Path,
+    old: str,
+    new: str,
+    failing: str,  # noqa: F811
+) -> None:
+    spec = _write(tmp_path, PER_TIER_FOR)
+    out = tmp_path / "out"
+    api.generate(api.Options(spec_dir=spec, out_dir=out, templates=None))
+    test_file = "prometheus/tests/search.requests.test.yaml"
+    passed = subprocess.run(
+        [promtool, "test", "rules", test_file], cwd=out, capture_output=True, text=True, check=False
+    )
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    rules = out / "prometheus/rules/search.requests.yaml"
+    assert old in rules.read_text()
+    rules.write_text(rules.read_text().replace(old, new, 1))
+    result = subprocess.run(
+        [promtool, "test", "rules", test_file], cwd=out, capture_output=True, text=True, check=False
     )
     assert result.returncode == 1
     assert failing in result.stdout + result.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
 from .conftest import REPO, slogen
 
 
@@ -21,3 +23,40 @@ def test_the_readme_examples_validate(promtool: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "promtool test rules: passed (10 files)" in result.stdout
     assert "amtool check-config: passed (1 file)" in result.stdout
+
+
+def test_the_side_by_side_examples_say_what_the_sloth_and_pyrra_specs_say(promtool: str, tmp_path: Path) -> None:
+    """The slogen specs beside the Sloth and Pyrra ones validate, and generate what those
+    tools would: Sloth's alert name and page/ticket labels, Pyrra's grouping, tiers with
+    their own for, no absent-data alert, and a probe."""
+    (tmp_path / "slo").mkdir()
+    for name in ("checkout", "search"):
+        (tmp_path / "slo" / f"{name}.yaml").write_text(_block(f"# slo/{name}.yaml"))
+    result = slogen("validate", "--spec", "slo", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "promtool test rules: passed (3 files)" in result.stdout
+    assert slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path).returncode == 0
+    rules = tmp_path / "out/prometheus/rules"
+    checkout = [
+        r
+        for g in yaml.safe_load((rules / "checkout.requests-availability.yaml").read_text())["groups"]
+        for r in g["rules"]
+    ]
+    burn = [r for r in checkout if r.get("alert") == "CheckoutHighErrorRate"]
+    assert [
+        (r["labels"]["severity"], r["labels"].get("routing_key"), r["labels"].get("slack_channel")) for r in burn
+    ] == [
+        ("pageteam", "payments", None),
+        ("slack", None, "#alerts-payments"),
+    ]
+    search = [r for g in yaml.safe_load((rules / "search.requests.yaml").read_text())["groups"] for r in g["rules"]]
+    tiers = [
+        (r["labels"]["long"], r["labels"]["short"], r["for"])
+        for r in search
+        if r.get("alert") == "SearchErrorBudgetBurn"
+    ]
+    assert tiers == [("1h", "5m", "2m"), ("6h", "30m", "15m"), ("1d", "2h", "1h"), ("4d", "6h", "3h")]
+    assert all("sum by (route)" in r["expr"] for r in search if r.get("record") == "slo:sli_total_events:rate5m")
+    assert not [r for r in search if r.get("alert") == "SLOMetricAbsent"]
+    probe = (rules / "search.probe.yaml").read_text()
+    assert "count_over_time(probe_success{" in probe

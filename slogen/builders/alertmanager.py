@@ -205,13 +205,13 @@ def expected_receivers(routing: m.Routing, labels: dict[str, str]) -> list[str]:
 
 def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
     """One label set per generated alert rule and severity (the labels routing sees)."""
-    from .rules import with_severity
+    from .rules import burn_rule_labels, burn_rules, with_severity
 
     out: list[dict[str, str]] = []
     for service in model.services:
         for slo in service.slos:
-            for severity in sorted({t.severity for t in slo.tiers}):
-                labels = {"alertname": slo.alert_name, **with_severity(slo, severity)}
+            for burn in burn_rules(slo):
+                labels = {"alertname": slo.alert_name, **burn_rule_labels(slo, burn)}
                 out += [labels] + [{**labels, **group} for group in _routed_groups(model, slo.by)]
             if slo.shaping.absent_for_ms is not None:
                 out.append({"alertname": c.ALERT_ABSENT, **with_severity(slo, c.SEVERITY_WARNING)})

@@ -14,8 +14,8 @@ from ..promql import Selector, _regex_example
 from ..quantity import fmt
 from . import queries as q
 from . import series as sx
-from .rules import with_severity
-from .slo_tests import BURN_EVAL_MS, MINUTE, Test, _burn_scenarios, build_absent_tests, expect_alerts
+from .rules import BurnRule, burn_rule_labels
+from .slo_tests import BURN_EVAL_MS, MINUTE, Test, _burn_scenarios, build_absent_tests, expect_alerts, firing_rules
 from .slo_tests import ms_text as _ms
 from .slo_tests import points_for as _points
 
@@ -96,14 +96,15 @@ def _eval_ms(slo: m.SLO) -> int:
     return BURN_EVAL_MS + max((t.for_ms for t in slo.tiers), default=0)
 
 
-def _firing(slo: m.SLO, rho: Decimal) -> list[str]:
-    return sorted({t.severity for t in slo.tiers if rho > t.factor * slo.budget})
+def _firing(slo: m.SLO, rho: Decimal) -> list[BurnRule]:
+    """The burn-rate rules firing once every `for` has passed (at _eval_ms)."""
+    return firing_rules(slo, rho, _eval_ms(slo))
 
 
-def _alert_labels(slo: m.SLO, group: sx.Labels, severity: str) -> dict[str, str]:
+def _alert_labels(slo: m.SLO, group: sx.Labels, burn: BurnRule) -> dict[str, str]:
     """The labels the burn-rate alert of a group fires with (alerting: labels and severity
     value included)."""
-    return {**with_severity(slo, severity), **group}
+    return {**burn_rule_labels(slo, burn), **group}
 
 
 def _show(group: sx.Labels) -> str:

@@ -120,13 +120,51 @@ def build_period_recordings(slo: m.SLO) -> list[Rule]:
     ]
 
 
-def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> list[Rule]:
-    """One alert per severity: its tiers joined with `or` (SRE workbook, multiwindow)."""
-    rules = []
+@dataclass(frozen=True)
+class BurnRule:
+    """One burn-rate alert rule: a severity (the kind: critical pages, warning tickets),
+    the tiers its condition joins, and the labels that tell it from its kind's other rules."""
+
+    severity: str
+    tiers: tuple[m.BurnRateTier, ...]
+    extra: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def for_ms(self) -> int:
+        return self.tiers[0].for_ms
+
+
+def burn_rules(slo: m.SLO) -> list[BurnRule]:
+    """One rule per severity, its tiers joined with `or` (SRE workbook, multiwindow). Where
+    the tiers of a severity have different `for`s (Pyrra's table holds the 1h tier 2m and
+    the 6h tier 15m), one rule per tier, labelled with its windows as Pyrra's alerts are:
+    one `for` per rule, and two rules with one label set would write one ALERTS series."""
+    out = []
     for severity in c.SEVERITIES:
-        tiers = [t for t in slo.tiers if t.severity == severity]
-        if not tiers:
-            continue
+        tiers = tuple(t for t in slo.tiers if t.severity == severity)
+        if len({t.for_ms for t in tiers}) > 1:
+            out += [
+                BurnRule(
+                    severity,
+                    (t,),
+                    ((c.LABEL_LONG, format_duration(t.long_ms)), (c.LABEL_SHORT, format_duration(t.short_ms))),
+                )
+                for t in tiers
+            ]
+        elif tiers:
+            out.append(BurnRule(severity, tiers))
+    return out
+
+
+def burn_rule_labels(slo: m.SLO, rule: BurnRule) -> dict[str, str]:
+    """The labels a burn-rate rule's alerts carry, sorted (a grouped SLO adds its values)."""
+    return dict(sorted({**with_severity(slo, rule.severity), **dict(rule.extra)}.items()))
+
+
+def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> list[Rule]:
+    rules = []
+    for burn in burn_rules(slo):
+        severity, tiers = burn.severity, burn.tiers
         conditions = " or ".join(
             f"the error ratio over {format_duration(t.long_ms)} and over {format_duration(t.short_ms)} "
             f"is above {fmt(t.factor)}x the budget ({fmt_percent(t.factor * slo.budget)})"
@@ -144,10 +182,10 @@ def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> lis
             # A grouped SLO's alert names its value: `checkout/requests (route /cart)`.
             "group_text": f" ({', '.join(f'{x} {{{{ $labels.{x} }}}}' for x in slo.by)})" if slo.by else "",
         }
-        rule: Rule = {"alert": slo.alert_name, "expr": q.burn_rate_condition(slo, tiers)}
-        if tiers[0].for_ms:  # the tiers of a severity share one `for` (resolve checks it)
-            rule["for"] = format_duration(tiers[0].for_ms)
-        rule["labels"] = with_severity(slo, severity)
+        rule: Rule = {"alert": slo.alert_name, "expr": q.burn_rate_condition(slo, list(tiers))}
+        if burn.for_ms:
+            rule["for"] = format_duration(burn.for_ms)
+        rule["labels"] = burn_rule_labels(slo, burn)
         rule["annotations"] = _annotations("burn_rate", context, slo, text, severity)
         rules.append(rule)
     return rules

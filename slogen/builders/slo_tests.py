@@ -15,7 +15,7 @@ from ..quantity import fmt, format_duration
 from . import probe
 from . import queries as q
 from . import series as sx
-from .rules import with_severity
+from .rules import BurnRule, burn_rule_labels, burn_rules, with_severity
 
 Test = dict[str, Any]
 MINUTE = 60_000
@@ -105,12 +105,13 @@ def _for_scenarios(slo: m.SLO) -> list[tuple[str, Decimal | None, int]]:
         return out
     for severity in c.SEVERITIES:
         tiers = [t for t in slo.tiers if t.severity == severity]
-        if not tiers or tiers[0].for_ms < 3 * MINUTE:
+        lowest = min(tiers, key=lambda t: t.factor) if tiers else None  # the tier 1.1x its factor fires
+        if lowest is None or lowest.for_ms < 3 * MINUTE:
             continue
-        above = min(Decimal(1), min(t.factor for t in tiers) * slo.budget * Decimal("1.1"))
+        above = min(Decimal(1), lowest.factor * slo.budget * Decimal("1.1"))
         label = slo.shaping.of(severity).severity
-        name = f"{label}: a steady error ratio of {fmt(above)} for less than its for: {ms_text(tiers[0].for_ms)} does not fire it yet"
-        out.append((name, above, tiers[0].for_ms - MINUTE))
+        name = f"{label}: a steady error ratio of {fmt(above)} for less than its for: {ms_text(lowest.for_ms)} does not fire it yet"
+        out.append((name, above, lowest.for_ms - MINUTE))
     return out
 
 
@@ -156,11 +157,8 @@ def _slo_series(slo: m.SLO, rho: Decimal | None, points: int) -> list[dict[str, 
 def _burn_expectation(slo: m.SLO, rho: Decimal | None, eval_ms: int = BURN_EVAL_MS) -> dict[str, Any]:
     """Which severities fire at a steady error ratio (every window then shows rho), once
     their `for` has passed (the condition holds from about the second minute)."""
-    ready = [t for t in slo.tiers if not t.for_ms or eval_ms >= t.for_ms + 3 * MINUTE]
-    if rho is None:
-        firing = sorted({t.severity for t in ready})
-    else:
-        firing = sorted({t.severity for t in ready if rho > t.factor * slo.budget})
+    fired = firing_rules(slo, rho, eval_ms)
+    firing = sorted({burn.severity for burn in fired})
     if isinstance(slo.sli, m.RawSLI):
         # The raw expression decides the labels: assert on severities alone.
         return {
@@ -174,8 +172,20 @@ def _burn_expectation(slo: m.SLO, rho: Decimal | None, eval_ms: int = BURN_EVAL_
                 }
             ]
         }
-    labels = [with_severity(slo, s) for s in firing]
+    labels = [burn_rule_labels(slo, burn) for burn in fired]
     return {"promql_expr_test": [expect_alerts(slo.alert_name, eval_ms, labels)]}
+
+
+def firing_rules(slo: m.SLO, rho: Decimal | None, eval_ms: int) -> list[BurnRule]:
+    """The burn-rate rules firing at eval_ms under a steady error ratio (None: the user's
+    erroring series, which fire every rule): a tier's condition holds from about the
+    second minute, and its rule fires once its `for` has passed."""
+
+    def fires(t: m.BurnRateTier) -> bool:
+        ready = not t.for_ms or eval_ms >= t.for_ms + 3 * MINUTE
+        return ready and (rho is None or rho > t.factor * slo.budget)
+
+    return [burn for burn in burn_rules(slo) if any(fires(t) for t in burn.tiers)]
 
 
 def build_absent_tests(item: m.SLO | m.ThresholdAlert, present: list[dict[str, str]]) -> list[Test]:
