@@ -50,7 +50,10 @@ class Entry:
 
     @property
     def heading(self) -> str:
-        return f"{self.item.service}/{self.item.id}: {self.rule['alert']} {self.severity}".rstrip()
+        labels = self.rule["labels"]
+        # a tier with its own `for` is a rule of its own, told apart by its windows
+        windows = f" ({labels[c.LABEL_LONG]}/{labels[c.LABEL_SHORT]})" if c.LABEL_LONG in labels else ""
+        return f"{self.item.service}/{self.item.id}: {self.rule['alert']} {self.severity}{windows}".rstrip()
 
 
 def alert_entries(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> list[Entry]:
