@@ -209,6 +209,10 @@ class _Resolver:
         if taken:
             self.problems.append(doc.problem((*path, "alerting", "tiers"), taken))
             return None
+        grouped = checks.shape_labels_grouped(resolved)
+        if grouped:
+            self.problems.append(doc.problem((*path, "by"), grouped))
+            return None
         return resolved
 
     def sli(self, doc: Document, path: Path_, slo: s.SLO) -> m.SLI | None:

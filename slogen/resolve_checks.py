@@ -156,6 +156,19 @@ def _show(value: Decimal, percent: bool) -> str:
     return fmt_percent(value) if percent else fmt(value)
 
 
+def shape_labels_grouped(slo: m.SLO) -> str | None:
+    """An `alerting:` label that the SLO's `by` gives each value: every group's alert
+    would carry the one fixed value instead of its own."""
+    shapes = (slo.shaping.page, slo.shaping.ticket)
+    taken = sorted({k for shape in shapes for k, _ in shape.labels} & set(slo.by))
+    if not taken:
+        return None
+    return (
+        f"alerting labels set {', '.join(repr(x) for x in taken)}, which this SLO's by gives each value its own of: "
+        "leave it out of the alerting labels"
+    )
+
+
 def window_labels_taken(slo: m.SLO) -> str | None:
     """Tiers of one kind with different `for`s are one rule each, labelled `long` and
     `short` (builders.rules.burn_rules): a label of that name set elsewhere would collide."""

@@ -394,6 +394,8 @@ class Alert(Strict):
             raise ValueError("quantile and histogram go together")
         if self.capacity is not None and kind != "gauge":
             raise ValueError("capacity goes with gauge")
+        if self.capacity is not None and promql.parse_selector(self.capacity) == promql.parse_selector(str(self.gauge)):
+            raise ValueError("gauge and capacity are the same selector: the ratio would always be 100%")
         if self.buckets is not None and kind != "quantile":
             raise ValueError("buckets go with quantile")
         if self.measure != "bad" and kind not in ("ratio_of", "ratio"):
