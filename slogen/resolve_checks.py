@@ -50,15 +50,16 @@ RAW_BY = (
 )
 
 
-# Not yet: a probe's test series vary a label of their own to reach a share of failed
-# samples, and an expression's labels are the user's to keep; both need tests of their own.
-PROBE_BY = (
-    "by is not supported on a probe SLI yet (slogen cannot yet write its tests per value): declare one "
-    "probe SLO per value, with the value in the selector"
-)
+# An expression decides which labels its events keep (a `sum by (job)` inside drops
+# `route`: every group would be silently empty), and its tests are the spec's own series,
+# in which slogen cannot make one group burn and another stay healthy: the proof that a
+# grouped SLO alerts per value cannot be written, so it is refused with the two ways that
+# can.
 EXPRESSION_BY = (
-    "by is not supported when events are expressions: give bad, good and total as selectors "
-    "(slogen writes the sum by (...) itself), or one SLO per value"
+    "by does not apply when events are expressions: the expression decides which labels its events keep, and "
+    "the spec's own test series cannot prove that each value alerts alone; give bad, good and total as "
+    "selectors (slogen writes the sum by (...) and the tests per value itself), or write a raw SLI that groups "
+    "inside its expression (sum by (route) (...) / sum by (route) (...))"
 )
 
 
@@ -66,8 +67,6 @@ def ungroupable(sli: m.SLI) -> str | None:
     """Why an SLO of this SLI cannot take `by`, if it cannot."""
     if isinstance(sli, m.RawSLI):
         return RAW_BY
-    if isinstance(sli, m.ProbeSLI):
-        return PROBE_BY
     if isinstance(sli, m.ExprRatioSLI):
         return EXPRESSION_BY
     return None

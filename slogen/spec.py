@@ -274,7 +274,7 @@ class SLO(Strict):
     by: Annotated[list[LabelName], Unique] = []
     """One SLI, error budget and set of burn-rate alerts per value of these labels of the
     events (`by: [route]`: one per route), recorded once with `sum by (...)`; the alerts
-    carry the labels. Not for raw SLIs (their expression decides its labels), nor yet for probes and event expressions."""
+    carry the labels. Not for raw SLIs nor event expressions (their expressions decide their labels)."""
     ratio: EventsSLI | None = None
     """SLI kind: events, any two of bad, good and total (selectors of counters, or expressions with `$window`)."""
     latency: LatencySLI | None = None

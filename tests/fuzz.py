@@ -78,7 +78,10 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "threshold": ("1", "2.5", "0.05", "500ms", "1s", "5"),
     "buckets": ([1], [0.001, 1000], [0.1, 0.2, 0.3], ["1ms", "1s"], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     "quantile": (0.5, 0.999, 0.001, 0.9),
-    "by": (["route"], ["a", "b"], ["instance"], [], ["le"], ["job"], ["code"], ["datasource"], ["slo"], ["a", "a"]),
+    "by": (
+        ["route"], ["a", "b"], ["instance"], [], ["le"], ["job"], ["code"], ["datasource"], ["slo"], ["a", "a"],
+        ["region"], ["instance", "region"], ["slogen_probe"],  # a grouped probe's own label, and its fallback
+    ),
     "labels": ({"tier": "é"}, {"x": "$__range"}, {"team": "a b"}, {}, {"a": ""}, {"k": "v" * 200}),
     "description": ("é" * 300, "a\tb", "100% of {x}", "50 % done $x", "<b>html</b>", "a:b: c"),
     "runbook": ("https://x/y?a=b&c=d#e", "#anchor", "relative/path.md", "http://例え.jp/", "#", "a b"),
@@ -87,7 +90,10 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "bad": _SELECTORS + _EVENT_EXPRESSIONS,
     "good": _SELECTORS + _EVENT_EXPRESSIONS,
     "total": _SELECTORS + _EVENT_EXPRESSIONS,
-    "metric": (*_SELECTORS, "up", 'probe_success{job="blackbox", instance="https://x.example"}', 'up{job=~".+"}'),
+    "metric": (
+        *_SELECTORS, "up", 'probe_success{job="blackbox", instance="https://x.example"}', 'up{job=~".+"}',
+        'probe_success{region=~"eu-.+"}', 'probe_success{region="eu"}', 'up{slogen_probe="x", instance="y"}',
+    ),
     "histogram": _SELECTORS,
     "gauge": _SELECTORS,
     "capacity": _SELECTORS,

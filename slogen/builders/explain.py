@@ -177,9 +177,10 @@ def _groups_text(slo: m.SLO) -> list[str]:
     rules = [r for g in build_slo_groups(slo) for r in g["rules"] if "record" in r]
     per_value = [r for r in rules if not r["expr"].startswith("vector(")]
     labels = ", ".join(slo.by)
+    first = "sample" if isinstance(slo.sli, m.ProbeSLI) else "event"  # a probe's events are its samples
     return [
         f"  per value of {labels}: its own SLI, error budget and burn-rate alerts (labelled with {labels}), watched",
-        f"    from its first event on; the absent-data alert stays one for the whole SLO. Cost: {len(per_value)} recorded",
+        f"    from its first {first} on; the absent-data alert stays one for the whole SLO. Cost: {len(per_value)} recorded",
         f"    series per value, {len(rules) - len(per_value)} more once per SLO (100 values: "
         f"{100 * len(per_value) + len(rules) - len(per_value)} series)",
     ]

@@ -12,26 +12,40 @@ from .. import conventions as c
 from .. import model as m
 from ..promql import Selector, _regex_example
 from ..quantity import fmt
+from . import probe
 from . import queries as q
 from . import series as sx
 from .rules import BurnRule, burn_rule_labels
-from .slo_tests import BURN_EVAL_MS, MINUTE, Test, _burn_scenarios, build_absent_tests, expect_alerts, firing_rules
+from .slo_tests import (
+    BURN_EVAL_MS,
+    MINUTE,
+    Test,
+    _burn_scenarios,
+    _thresholds,
+    build_absent_tests,
+    expect_alerts,
+    firing_rules,
+)
 from .slo_tests import ms_text as _ms
 from .slo_tests import points_for as _points
 
 LATE_START_MS = 30 * MINUTE  # the second group's series begin this late in the "appears later" test
 
 
+GroupedSLI = m.RatioSLI | m.LatencySLI | m.ProbeSLI
+Level = Decimal | probe.Plan  # what a group's series are written at: an error ratio, or a probe's plan
+Scenario = tuple[str, Decimal, Level]  # (test name, steady error ratio, level)
+
+
 def build_grouped_slo_tests(slo: m.SLO) -> list[Test]:
     sli = slo.sli
-    # refused in the spec (resolve_checks.ungroupable): raw SLIs, probes, event expressions
-    assert isinstance(sli, m.RatioSLI | m.LatencySLI)
+    # refused in the spec (resolve_checks.ungroupable): raw SLIs and event expressions
+    assert isinstance(sli, GroupedSLI)
     burning, healthy = group_pair(sli, slo.by)
-    points = _points(_eval_ms(slo))
+    minutes = _points(_eval_ms(slo))
     tests: list[Test] = []
     period_checked = False
-    for name, rho in _burn_scenarios(slo):
-        assert rho is not None
+    for name, rho, level in _scenarios(slo, sli):
         firing = _firing(slo, rho)
         checks = [expect_alerts(slo.alert_name, _eval_ms(slo), [_alert_labels(slo, burning, s) for s in firing])]
         if firing and not period_checked:
@@ -39,39 +53,83 @@ def build_grouped_slo_tests(slo: m.SLO) -> list[Test]:
             period_checked = True
         tests.append(
             {
-                "name": f"{_show(burning)} at an error ratio of {fmt(rho)}, {_show(healthy)} at 0: {name}",
-                "interval": "1m",
-                "input_series": sx.events_series(sli, rho, points, group=burning)
-                + sx.events_series(sli, Decimal(0), points, group=healthy),
+                "name": f"{_show(burning)} at an error ratio of {_ratio(sli, rho)}, {_show(healthy)} at 0: {name}",
+                "interval": _interval(sli),
+                "input_series": _series(sli, level, minutes, burning) + _series(sli, _healthy(sli), minutes, healthy),
                 "promql_expr_test": checks,
             }
         )
     tests += _late_group_tests(slo, sli, burning, healthy)
-    present = [s for group in (burning, healthy) for s in sx.events_series(sli, Decimal(0), _points(20 * MINUTE), group=group)]
+    # Present for the absent-data test: 1m samples whatever the kind (a gauge of 1s is 1s).
+    present = [s for group in (burning, healthy) for s in _series_1m(sli, _points(20 * MINUTE), group)]
     return tests + build_absent_tests(slo, present)
 
 
-def _late_group_tests(slo: m.SLO, sli: m.RatioSLI | m.LatencySLI, early: sx.Labels, late: sx.Labels) -> list[Test]:
-    """A group first seen 30 minutes in, burning at the strongest scenario's ratio: its
-    alert fires as any other's (the rules name no value)."""
-    rhos = [rho for _, rho in _burn_scenarios(slo) if rho is not None and _firing(slo, rho)]
-    if not rhos:
+def _scenarios(slo: m.SLO, sli: GroupedSLI) -> list[Scenario]:
+    """The burn-rate scenarios of the ungrouped tests, each written for one group: a
+    probe's at the share of failed samples its plan makes (near 1.1x and 0.9x each
+    severity's lowest threshold), the other kinds' at the error ratio itself."""
+    if not isinstance(sli, m.ProbeSLI):
+        out: list[Scenario] = []
+        for name, rho in _burn_scenarios(slo):
+            assert rho is not None  # None is a raw SLI's own series: refused with by
+            out.append((name, rho, rho))
+        return out
+    scenarios: list[Scenario] = [("no errors: no burn-rate alert", Decimal(0), probe.HEALTHY)]
+    for severity, lowest, above, below in _thresholds(slo):
+        scenarios += probe.planned(slo.shaping.of(severity).severity, lowest, above, below)
+    return scenarios
+
+
+def _interval(sli: GroupedSLI) -> str:
+    """A probe's share of failed samples needs hundreds of samples a window: one a second."""
+    return probe.INTERVAL if isinstance(sli, m.ProbeSLI) else "1m"
+
+
+def _per_minute(sli: GroupedSLI) -> int:
+    return MINUTE // probe.INTERVAL_MS if isinstance(sli, m.ProbeSLI) else 1
+
+
+def _healthy(sli: GroupedSLI) -> Level:
+    return probe.HEALTHY if isinstance(sli, m.ProbeSLI) else Decimal(0)
+
+
+def _series(sli: GroupedSLI, level: Level, minutes: int, group: sx.Labels) -> list[sx.Series]:
+    """A group's series over `minutes` minutes at the SLI's own interval."""
+    if isinstance(sli, m.ProbeSLI):
+        assert isinstance(level, probe.Plan)
+        return probe.probe_series(sli, level, minutes * _per_minute(sli), group)
+    assert isinstance(level, Decimal)
+    return sx.events_series(sli, level, minutes, group=group)
+
+
+def _series_1m(sli: GroupedSLI, minutes: int, group: sx.Labels) -> list[sx.Series]:
+    if isinstance(sli, m.ProbeSLI):
+        return probe.probe_series(sli, probe.HEALTHY, minutes, group)
+    return sx.events_series(sli, Decimal(0), minutes, group=group)
+
+
+def _late_group_tests(slo: m.SLO, sli: GroupedSLI, early: sx.Labels, late: sx.Labels) -> list[Test]:
+    """A group first seen 30 minutes in, burning at the strongest firing scenario's
+    ratio: its alert fires as any other's (the rules name no value)."""
+    burns = [(rho, level) for _, rho, level in _scenarios(slo, sli) if _firing(slo, rho)]
+    if not burns:
         return []
-    rho = max(rhos)
+    rho, level = max(burns, key=lambda burn: burn[0])
     eval_ms = LATE_START_MS + _eval_ms(slo)
-    points = _points(eval_ms)
-    late_points = points - LATE_START_MS // MINUTE
-    gap = f"_x{LATE_START_MS // MINUTE} "
+    minutes = _points(eval_ms)
+    late_minutes = minutes - LATE_START_MS // MINUTE
+    gap = f"_x{LATE_START_MS // MINUTE * _per_minute(sli)} "  # in samples of the SLI's interval
     late_series = [
-        {"series": s["series"], "values": gap + s["values"]} for s in sx.events_series(sli, rho, late_points, group=late)
+        {"series": s["series"], "values": gap + s["values"]} for s in _series(sli, level, late_minutes, late)
     ]
     labels = [_alert_labels(slo, late, s) for s in _firing(slo, rho)]
     return [
         {
-            "name": f"{_show(late)} appears after {_ms(LATE_START_MS)} at {fmt(rho)} "
+            "name": f"{_show(late)} appears after {_ms(LATE_START_MS)} at {_ratio(sli, rho)} "
             f"while {_show(early)} stays healthy: the new value's alert fires",
-            "interval": "1m",
-            "input_series": sx.events_series(sli, Decimal(0), points, group=early) + late_series,
+            "interval": _interval(sli),
+            "input_series": _series(sli, _healthy(sli), minutes, early) + late_series,
             "promql_expr_test": [expect_alerts(slo.alert_name, eval_ms, labels)],
         }
     ]
@@ -107,17 +165,25 @@ def _alert_labels(slo: m.SLO, group: sx.Labels, burn: BurnRule) -> dict[str, str
     return {**burn_rule_labels(slo, burn), **group}
 
 
+def _ratio(sli: GroupedSLI, rho: Decimal) -> str:
+    """A chosen ratio in full (0.0011); a probe's share of failed samples, a fraction
+    such as 150/2257, to four figures (the test's name gives the fraction)."""
+    return fmt(Decimal(f"{rho:.4g}")) if isinstance(sli, m.ProbeSLI) else fmt(rho)
+
+
 def _show(group: sx.Labels) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(group.items()))
 
 
-def sli_selectors(sli: m.RatioSLI | m.LatencySLI) -> list[Selector | None]:
+def sli_selectors(sli: GroupedSLI) -> list[Selector | None]:
+    if isinstance(sli, m.ProbeSLI):
+        return [sli.metric]
     if isinstance(sli, m.LatencySLI):
         return [sli.histogram]
     return [sli.bad, sli.good, sli.total]
 
 
-def group_pair(sli: m.RatioSLI | m.LatencySLI, by: tuple[str, ...]) -> tuple[sx.Labels, sx.Labels]:
+def group_pair(sli: GroupedSLI, by: tuple[str, ...]) -> tuple[sx.Labels, sx.Labels]:
     """Two groups of `by` values that every selector accepts, differing in every label
     that allows a second value (raises ValueError when none does: one group only)."""
     selectors = [s for s in sli_selectors(sli) if s is not None]

@@ -12,6 +12,7 @@ k of them and the ratio stays steady.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -90,7 +91,16 @@ def scenarios(
     """(test name, steady error ratio, series): a share of failed samples above the
     severity's lowest threshold that fires it and one below that does not, each the
     nearest to 1.1x and 0.9x that samples can make."""
-    out: list[tuple[str, Decimal | None, list[sx.Series]]] = []
+    return [
+        (name, value, probe_series(sli, chosen, points))
+        for name, value, chosen in planned(severity, threshold, above, below)
+    ]
+
+
+def planned(severity: str, threshold: Decimal, above: Decimal, below: Decimal) -> list[tuple[str, Decimal, Plan]]:
+    """(test name, steady error ratio, plan) of `scenarios`, before any series is written
+    (grouped SLOs write them once per group)."""
+    out: list[tuple[str, Decimal, Plan]] = []
     for target, fire in ((above, True), (below, False)):
         chosen = plan(target, threshold, fire)
         value = ratio(chosen)
@@ -98,16 +108,19 @@ def scenarios(
         verdict = "fires it" if fire else "does not fire it"
         zeros = chosen.bad * PER_WINDOW + chosen.sparse
         shown = f"{zeros} of {zeros + chosen.good * PER_WINDOW} probe samples failed in every 5m"
-        out.append(
-            (f"{severity}: {shown} ({times}x its lowest threshold) {verdict}", value, probe_series(sli, chosen, points))
-        )
+        out.append((f"{severity}: {shown} ({times}x its lowest threshold) {verdict}", value, chosen))
     return out
 
 
-def probe_series(sli: m.ProbeSLI, chosen: Plan, points: int) -> list[sx.Series]:
-    """Series of `points` samples, one a second (the sparse one only at its zeros)."""
-    base = sx.example_labels(sli.metric)
-    label = next(n for n in ("instance", "slogen_probe", "slogen_probe_") if not _pinned(sli, n))
+def probe_series(sli: m.ProbeSLI, chosen: Plan, points: int, group: sx.Labels | None = None) -> list[sx.Series]:
+    """Series of `points` samples, one a second (the sparse one only at its zeros), in
+    the group of `by` values `group`: the label that tells the series apart is one the
+    selector does not pin and no `by` label (a probe per instance grouped by instance
+    would put each series in a group of its own)."""
+    base = sx.example_labels(sli.metric, extra=group)
+    taken = set(group or ())
+    names = itertools.chain(["instance"], (f"slogen_probe{'_' * i}" for i in itertools.count()))  # one is free
+    label = next(n for n in names if not _pinned(sli, n) and n not in taken)
     out = []
     for i in range(chosen.good):
         out.append(sx.gauge(sli.metric.metric, {**base, label: f"slogen-good-{i}"}, Decimal(1), points - 1))
