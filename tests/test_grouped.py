@@ -134,6 +134,16 @@ def test_explain_names_the_groups_and_counts_the_series_a_value_costs() -> None:
     assert "per value" not in plain.stdout
 
 
+def test_explain_says_a_grouped_slos_absent_alert_is_never_inhibited() -> None:
+    """The inhibit rule's `equal` has the by labels, which the absent-data alert lacks:
+    Alertmanager never matches it, and explain must not claim it does."""
+    text = slogen("explain", "--spec", str(CASE / "slo"), "storefront/requests").stdout
+    absent = text[text.index("SLOMetricAbsent warning:") :]
+    assert absent.splitlines()[2].strip() == "never inhibited: it has no route label, which a page of each value has"
+    warning = text[text.index("SLOErrorBudgetBurn warning:") :]
+    assert "inhibited while a critical alert of storefront/requests for the same route fires" in warning.split("\n    SLO")[0]
+
+
 def test_the_dashboard_has_a_variable_per_by_label_and_filters_only_grouped_slos() -> None:
     board = json.loads((CASE / "out" / "grafana" / "storefront.json").read_text())
     variables = [v["name"] for v in board["templating"]["list"]]

@@ -50,7 +50,11 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
             page = item.shaping.page.severity
             same = [x for x in inhibit_by(model) if x in item.by]
             per = f" for the same {', '.join(same)}" if same else ""
-            lines.append(f"      inhibited while a {page} alert of {item.service}/{item.id}{per} fires")
+            if same and labels["alertname"] == c.ALERT_ABSENT:
+                # the inhibit rule's `equal` needs the label on both: the absent-data alert has none
+                lines.append(f"      never inhibited: it has no {', '.join(same)} label, which a page of each value has")
+            else:
+                lines.append(f"      inhibited while a {page} alert of {item.service}/{item.id}{per} fires")
     return "\n".join(lines)
 
 
