@@ -22,7 +22,7 @@ from ..quantity import fmt, fmt_percent, format_duration, parse_duration
 from .alertmanager import route_receivers
 from .explain import time_to_fire
 from .inhibition import inhibited_by
-from .rules import _COMPARISON, describe_measure, format_threshold
+from .rules import _COMPARISON, counted, describe_measure, format_threshold
 
 TITLE = "Alert catalog"
 
@@ -234,7 +234,7 @@ def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
     per = f" Grouped by {md.text(', '.join(slo.by))}: each value has its own budget and fires on its own." if slo.by else ""
     return [
         f"**What it means:** {md.text(slo.service)}/{md.text(slo.id)}{about} is spending its error budget "
-        f"({fmt_percent(slo.budget)} of events over {period}, for an objective of {fmt_percent(slo.objective)}) "
+        f"({fmt_percent(slo.budget)} of {counted(slo.sli)} over {period}, for an objective of {fmt_percent(slo.objective)}) "
         f"fast enough to use up {spends}.{per}",
         "",
         "**Fires when** the error ratio over both windows of a row is above the row's burn rate times the budget:",

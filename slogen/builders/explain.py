@@ -8,7 +8,7 @@ from .. import conventions as c
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration
 from .queries import absent_selectors
-from .rules import describe_measure, format_threshold
+from .rules import counted, describe_measure, format_threshold
 
 _CMP_WORDS = {">": "above", "<": "below", ">=": "at or above", "<=": "at or below"}
 
@@ -79,7 +79,7 @@ def explain_slo(slo: m.SLO) -> str:
         f"{slo.service}/{slo.id}  ({slo.source.file}:{slo.source.line})",
         f"  {slo.description}",
         f"  objective {fmt_percent(slo.objective)} over {format_duration(slo.period_ms)}; "
-        f"error budget {fmt_percent(slo.budget)} of {'probe samples' if isinstance(slo.sli, m.ProbeSLI) else 'events'} "
+        f"error budget {fmt_percent(slo.budget)} of {counted(slo.sli)} "
         f"(= {format_duration(int(slo.budget * slo.period_ms))} of total outage)",
         f"  SLI: {_sli_text(slo.sli)}",
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",

@@ -246,6 +246,14 @@ def build_threshold_group(alert: m.ThresholdAlert, text: TextContext = TextConte
     return {"name": c.group_name(alert.service, alert.id), "rules": rules}
 
 
+def counted(sli: m.SLI) -> str:
+    """What an SLO's budget is a share of: a probe's samples, a raw SLI's time (its 5m
+    ratios are averaged, not weighted by traffic), else events."""
+    if isinstance(sli, m.ProbeSLI):
+        return "probe samples"
+    return "the time" if isinstance(sli, m.RawSLI) else "events"
+
+
 def describe_measure(alert: m.ThresholdAlert) -> str:
     kind = alert.kind
     if isinstance(kind, m.RatioAlert):
