@@ -70,10 +70,18 @@ def convert(docs: list[Document], options: ImportOptions) -> Imported:
         spec.data.setdefault("slos", {})[slo_id] = body
         spec.origins[slo_id] = origin
     if not problems and not imported.services:
-        problems.append(Problem(docs[0].file if docs else "", 0, "", f"no {API_VERSION} {KIND} found"))
+        problems.append(Problem(docs[0].file if docs else "", 1, "", f"no {API_VERSION} {KIND} found"))
     if problems:
         raise SpecError(problems)
+    imported.warnings.sort(key=_by_place)
     return imported
+
+
+def _by_place(warning: str) -> tuple[str, int]:
+    """Warnings in the order of the source files and lines (`file:line: ...`)."""
+    file, _, rest = warning.partition(":")
+    line = rest.partition(":")[0]
+    return file, int(line) if line.isdigit() else 0
 
 
 def _is_slo(doc: Document, imported: Imported, problems: list[Problem]) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..load import Document, Path_, dotted
-from ..quantity import format_duration
+from ..quantity import fmt_percent, format_duration
 
 MINUTE_NS = 60_000_000_000
 DAY_MS = 86_400_000
@@ -117,7 +117,13 @@ def alerting(doc: Document, window_ms: int, target: Decimal, budget: Decimal) ->
     if flags["absent"] is False:
         shaping["absent"] = False
     else:
-        shaping["absent"] = {"for": format_duration(max(absent_for_ms(window_ms, target), 60_000))}
+        wait = absent_for_ms(window_ms, target)
+        shaping["absent"] = {"for": format_duration(max(wait, 60_000))}
+        if wait < 60_000:
+            out.warnings.append(
+                f"{doc.file}:{doc.key_line(('spec', 'window'))}: spec.window: Pyrra's absent-data alert fires at once "
+                "here (its for rounds to 0s); slogen's waits 1m, the shortest for it takes"
+            )
     if burnrates:
         tiers, notes = _tiers(window_ms, budget, kinds)
         line = f"{doc.file}:{doc.key_line(('spec', 'window'))}: spec.window: "
@@ -145,7 +151,7 @@ def _tiers(window_ms: int, budget: Decimal, kinds: list[str]) -> tuple[list[dict
         short = max(w.short_ms, MIN_SHORT_MS)
         if budget * w.factor >= 1:
             notes.append(
-                f"{said} is left out: {w.factor} times the {budget * 100}% budget is 100% or more, it can never fire"
+                f"{said} is left out: {w.factor} times the {fmt_percent(budget)} budget is 100% or more, it can never fire"
             )
             continue
         if w.long_ms <= short:
@@ -204,8 +210,8 @@ def _severities(doc: Document, here: Path_, raw: object, out: Mapped) -> tuple[s
         out.problems.append(
             doc.problem(
                 here,
-                f"slogen has two burn-rate severities, page and ticket; these windows use "
-                f"{len(distinct)}: {', '.join(distinct)}",
+                f"slogen has two burn-rate severities, page and ticket; Pyrra's windows here use {len(distinct)}: "
+                + ", ".join(f"{k} {v}" for k, v in zip(SEVERITY_KEYS, values, strict=True)),
             )
         )
         return None
