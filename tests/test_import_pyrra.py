@@ -19,7 +19,7 @@ import yaml
 from slogen.importers import pyrra_alerting
 from slogen.quantity import parse_duration
 
-from .conftest import REPO, slogen, snapshot
+from .conftest import slogen, snapshot
 
 CASES = Path(__file__).parent / "imports" / "pyrra"
 IMPORTS = ["search", "edges"]
@@ -28,7 +28,7 @@ ERRORS = sorted(p.name for p in (CASES / "errors").iterdir() if p.is_dir())
 
 @pytest.mark.parametrize("case", IMPORTS)
 def test_an_import_writes_the_expected_specs_and_warnings(tmp_path: Path, case: str) -> None:
-    result = slogen("import", "pyrra", f"tests/imports/pyrra/{case}/in", "--out", str(tmp_path / "slo"), cwd=REPO)
+    result = slogen("import", "pyrra", f"{case}/in", "--out", str(tmp_path / "slo"), cwd=CASES)
     assert result.returncode == 0, result.stderr
     assert result.stderr == (CASES / case / "warnings.txt").read_text()
     assert snapshot(tmp_path / "slo") == snapshot(CASES / case / "slo")
@@ -44,7 +44,7 @@ def test_the_imported_specs_pass_promtool_and_their_own_tests(tmp_path: Path, ca
 @pytest.mark.parametrize("name", ERRORS)
 def test_a_refusal_names_file_line_and_field_and_writes_nothing(tmp_path: Path, name: str) -> None:
     out = tmp_path / "slo"
-    result = slogen("import", "pyrra", f"tests/imports/pyrra/errors/{name}/in.yaml", "--out", str(out), cwd=REPO)
+    result = slogen("import", "pyrra", f"errors/{name}/in.yaml", "--out", str(out), cwd=CASES)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr == (CASES / "errors" / name / "expected.txt").read_text()
@@ -55,7 +55,7 @@ def test_an_existing_spec_is_not_overwritten_without_force(tmp_path: Path) -> No
     out = tmp_path / "slo"
     out.mkdir()
     (out / "search.yaml").write_text("# ours\n")
-    result = slogen("import", "pyrra", "tests/imports/pyrra/search/in", "--out", str(out), cwd=REPO)
+    result = slogen("import", "pyrra", "search/in", "--out", str(out), cwd=CASES)
     assert result.returncode == 2
     assert (out / "search.yaml").read_text() == "# ours\n"
     assert sorted(p.name for p in out.iterdir()) == ["search.yaml"]

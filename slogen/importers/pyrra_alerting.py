@@ -108,22 +108,7 @@ def alerting(doc: Document, window_ms: int, target: Decimal, budget: Decimal) ->
     if ticket != "warning":
         shaping["ticket"] = {"severity": ticket}
     _absent_severity(doc, here, raw.get("severities"), ticket, flags["absent"] is not False, out)
-    absent_name = _text(doc, (*here, "absentName"), raw.get("absentName"), out)
-    if absent_name and absent_name != ABSENT_NAME and flags["absent"] is not False:
-        out.warnings.append(
-            f"{doc.file}:{doc.key_line((*here, 'absentName'))}: spec.alerting.absentName: "
-            f"slogen's absent-data alert is always {ABSENT_NAME}, not {absent_name}"
-        )
-    if flags["absent"] is False:
-        shaping["absent"] = False
-    else:
-        wait = absent_for_ms(window_ms, target)
-        shaping["absent"] = {"for": format_duration(max(wait, 60_000))}
-        if wait < 60_000:
-            out.warnings.append(
-                f"{doc.file}:{doc.key_line(('spec', 'window'))}: spec.window: Pyrra's absent-data alert fires at once "
-                "here (its for rounds to 0s); slogen's waits 1m, the shortest for it takes"
-            )
+    shaping["absent"] = _absent(doc, raw.get("absentName"), flags["absent"] is not False, window_ms, target, out)
     if burnrates:
         tiers, notes = _tiers(window_ms, budget, kinds)
         line = f"{doc.file}:{doc.key_line(('spec', 'window'))}: spec.window: "
@@ -138,6 +123,26 @@ def alerting(doc: Document, window_ms: int, target: Decimal, budget: Decimal) ->
         out.fields["burn_rate_alerts"] = {"page": False, "ticket": False}
     out.fields["alerting"] = shaping
     return out
+
+
+def _absent(doc: Document, name: object, on: bool, window_ms: int, target: Decimal, out: Mapped) -> Any:
+    """`absent: false`, or `{for: ...}` with Pyrra's own wait (AbsentDuration())."""
+    path: Path_ = ("spec", "alerting", "absentName")
+    absent_name = _text(doc, path, name, out)
+    if absent_name and absent_name != ABSENT_NAME and on:
+        out.warnings.append(
+            f"{doc.file}:{doc.key_line(path)}: spec.alerting.absentName: "
+            f"slogen's absent-data alert is always {ABSENT_NAME}, not {absent_name}"
+        )
+    if not on:
+        return False
+    wait = absent_for_ms(window_ms, target)
+    if wait < 60_000:
+        out.warnings.append(
+            f"{doc.file}:{doc.key_line(('spec', 'window'))}: spec.window: Pyrra's absent-data alert fires at once "
+            "here (its for rounds to 0s); slogen's waits 1m, the shortest for it takes"
+        )
+    return {"for": format_duration(max(wait, 60_000))}
 
 
 def _tiers(window_ms: int, budget: Decimal, kinds: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
