@@ -52,10 +52,11 @@ _COMPARISONS = {
 _KEY = "[key]"  # pydantic's loc for an error in a mapping's key rather than its value
 
 
-_CONVERT = (
-    "`slogen import` is planned (issue 11); until then rewrite it by hand: the README's "
-    '"Coming from Sloth, Pyrra or OpenSLO" maps the fields'
-)
+def _convert(fmt: str) -> str:
+    return (
+        f"move it out of the spec folder and convert it with `slogen import {fmt} FILE` (the README's "
+        '"Coming from Sloth, Pyrra or OpenSLO" maps the fields)'
+    )
 
 
 def foreign_format(data: Any) -> str | None:
@@ -64,13 +65,13 @@ def foreign_format(data: Any) -> str | None:
         return None
     api, kind = str(data.get("apiVersion", "")), str(data.get("kind", ""))
     if str(data.get("version", "")).startswith("prometheus/") and "slos" in data:
-        return f"this is a Sloth spec (version: {data['version']}), not a slogen spec: {_CONVERT}"
+        return f"this is a Sloth spec (version: {data['version']}), not a slogen spec: {_convert('sloth')}"
     if api.startswith("sloth.slok.dev/"):
-        return f"this is a Sloth spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+        return f"this is a Sloth spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_convert('sloth')}"
     if api.startswith("pyrra.dev/"):
-        return f"this is a Pyrra spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+        return f"this is a Pyrra spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_convert('pyrra')}"
     if api.lower().startswith("openslo"):
-        return f"this is an OpenSLO spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_CONVERT}"
+        return f"this is an OpenSLO spec (apiVersion: {api}, kind: {kind}), not a slogen spec: {_convert('openslo')}"
     if api and kind:
         return f"this is a Kubernetes manifest (apiVersion: {api}, kind: {kind}), not a slogen spec"
     if isinstance(data.get("groups"), list) and "version" not in data:

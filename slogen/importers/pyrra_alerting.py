@@ -147,8 +147,8 @@ def _absent(doc: Document, name: object, on: bool, window_ms: int, target: Decim
 
 def _tiers(window_ms: int, budget: Decimal, kinds: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Pyrra's windows as slogen tiers, and notes on what slogen had to change: a short
-    window under 5m (slogen's shortest recording), a tier that can never fire, and the one
-    `for` that slogen's tiers of one kind share (the shortest of them: never later)."""
+    window under 5m (slogen's shortest recording), a tier that can never fire, a `for`
+    over slogen's 1d."""
     notes: list[str] = []
     kept: list[tuple[str, Window]] = []
     for kind, w in zip(kinds, windows(window_ms), strict=True):
@@ -165,30 +165,22 @@ def _tiers(window_ms: int, budget: Decimal, kinds: list[str]) -> tuple[list[dict
         if short != w.short_ms:
             notes.append(f"{said} watches 5m for its short window (slogen records 5m rates, none shorter)")
         kept.append((kind, Window(w.severity, w.for_ms, w.long_ms, short, w.factor)))
+    # Each tier keeps Pyrra's own `for` (slogen makes tiers of one kind with different
+    # `for`s a rule each, labelled long and short as Pyrra's alerts are); slogen's `for`
+    # is at most 1d, which only a window of over two years would pass.
     tiers = []
     for kind, w in kept:
-        fors = [o.for_ms for k, o in kept if k == kind]
-        shared = min(min(fors), DAY_MS)
         tier: dict[str, Any] = {
             "severity": kind,
             "long": format_duration(w.long_ms),
             "short": format_duration(w.short_ms),
             "factor": w.factor,
         }
-        if shared:
-            tier["for"] = format_duration(shared)
+        if w.for_ms:
+            tier["for"] = format_duration(min(w.for_ms, DAY_MS))
+        if w.for_ms > DAY_MS:
+            notes.append(f"Pyrra holds its {format_duration(w.long_ms)} tier {format_duration(w.for_ms)}; slogen's for is at most 1d")
         tiers.append(tier)
-    held, shared_fors = [], []
-    for kind in ("page", "ticket"):
-        fors = [w.for_ms for k, w in kept if k == kind]
-        if len(set(fors)) > 1 or (fors and fors[0] > DAY_MS):
-            held.append(f"its {kind} tiers for {', '.join(format_duration(f) for f in fors)}")
-            shared_fors.append(format_duration(min(min(fors), DAY_MS)))
-    if held:
-        notes.append(
-            f"Pyrra holds {' and '.join(held)}; slogen's tiers of one kind are one alert rule with one for "
-            f"(at most 1d): {' and '.join(shared_fors)}, the shortest (they fire no later)"
-        )
     return tiers, notes
 
 
