@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import SpecError
 from ..load import Document, Path_
+from ..quantity import parse_duration
 from . import openslo_alerts as alerts
 from . import openslo_query as q
 from .common import Imported, ImportOptions, Origin
@@ -134,6 +135,11 @@ class _Converter:
         window = duration(item["duration"])
         if window is None:
             self.chk.refuse(doc, (*path, "duration"), "not an OpenSLO duration shorthand ([0-9]+ and one of m h d w M Q Y)")
+            return None
+        try:
+            parse_duration(window)
+        except ValueError as exc:
+            self.chk.refuse(doc, (*path, "duration"), f"{item['duration']} is {window}: {exc}")
             return None
         calendar = item.get("calendar")
         if calendar is not None and not self.chk.fields(doc, (*path, "calendar"), calendar, CALENDAR):

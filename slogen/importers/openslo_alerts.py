@@ -193,7 +193,15 @@ class Policies:
         if isinstance(cond["threshold"], bool) or not factor > 0:
             chk.refuse(doc, (*where, "threshold"), "a burn rate above 0 (how many times the budget's rate)")
             return None
-        if long is None or after is None or long.startswith("0"):
+        if long is None or after is None:
+            return None
+        try:
+            long_ms = parse_duration(long)
+        except ValueError as exc:
+            chk.refuse(doc, (*where, "lookbackWindow"), str(exc))
+            return None
+        if long_ms < 10 * 60_000:
+            chk.refuse(doc, (*where, "lookbackWindow"), "at least 10m: slogen's tiers also watch a short window of at least 5m (the rate every SLI is recorded at), shorter than this one")
             return None
         tier: dict[str, Any] = {"severity": kind, "long": long, "short": self.short(doc, path, item, long)}
         tier["factor"] = int(factor) if factor == factor.to_integral_value() else float(factor)
