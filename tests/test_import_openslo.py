@@ -17,18 +17,19 @@ from slogen import api
 
 from .conftest import REPO, slogen, snapshot
 
-IMPORTS = REPO / "tests/imports/openslo"
+TESTS = REPO / "tests"  # the CLI runs here: messages name imports/openslo/...
+IMPORTS = TESTS / "imports/openslo"
 BAD = sorted(p.name for p in (IMPORTS / "bad").iterdir())
 
 
 def _import(source: str, out: Path, *more: str) -> tuple[int, str]:
-    run = slogen("import", "openslo", source, "--out", str(out), *more, cwd=REPO)
+    run = slogen("import", "openslo", source, "--out", str(out), *more, cwd=TESTS)
     return run.returncode, run.stderr
 
 
 @pytest.mark.parametrize("case", ["good", "calendar"])
 def test_documents_become_the_expected_spec(case: str, tmp_path: Path) -> None:
-    code, stderr = _import(f"tests/imports/openslo/{case}", tmp_path / "slo")
+    code, stderr = _import(f"imports/openslo/{case}", tmp_path / "slo")
     expected = IMPORTS / f"{case}.expected"
     assert code == 0, stderr
     assert stderr == (expected / "stderr.txt").read_text()
@@ -37,7 +38,7 @@ def test_documents_become_the_expected_spec(case: str, tmp_path: Path) -> None:
 
 
 def test_the_imported_spec_is_proven_by_promtool(promtool: str, tmp_path: Path) -> None:
-    code, stderr = _import("tests/imports/openslo/good", tmp_path / "slo")
+    code, stderr = _import("imports/openslo/good", tmp_path / "slo")
     assert code == 0, stderr
     run = slogen("validate", "--spec", str(tmp_path / "slo"), cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -65,7 +66,7 @@ def test_the_mapping_field_by_field() -> None:
 
 @pytest.mark.parametrize("case", BAD)
 def test_a_refusal_is_told_at_its_line_and_nothing_is_written(case: str, tmp_path: Path) -> None:
-    code, stderr = _import(f"tests/imports/openslo/bad/{case}", tmp_path / "slo")
+    code, stderr = _import(f"imports/openslo/bad/{case}", tmp_path / "slo")
     assert code == 2
     assert stderr == (IMPORTS / "bad" / case / "expected.txt").read_text()
     assert not (tmp_path / "slo").exists()
@@ -74,15 +75,15 @@ def test_a_refusal_is_told_at_its_line_and_nothing_is_written(case: str, tmp_pat
 def test_an_existing_spec_is_not_overwritten_without_force(tmp_path: Path) -> None:
     (tmp_path / "slo").mkdir()
     (tmp_path / "slo/payments.yaml").write_text("mine\n")
-    code, stderr = _import("tests/imports/openslo/good", tmp_path / "slo")
+    code, stderr = _import("imports/openslo/good", tmp_path / "slo")
     assert code == 2 and "use --force" in stderr
     assert (tmp_path / "slo/payments.yaml").read_text() == "mine\n"
-    code, _ = _import("tests/imports/openslo/good", tmp_path / "slo", "--force")
+    code, _ = _import("imports/openslo/good", tmp_path / "slo", "--force")
     assert code == 0 and (tmp_path / "slo/payments.yaml").read_text().startswith("# imported")
 
 
 def _export(spec: Path, out: Path) -> str:
-    run = slogen("export", "openslo", "--spec", str(spec), "--out", str(out), cwd=REPO)
+    run = slogen("export", "openslo", "--spec", str(spec), "--out", str(out), cwd=TESTS)
     assert run.returncode == 0, run.stderr
     return run.stderr
 
@@ -93,7 +94,7 @@ def _model(spec: Path) -> list[object]:
 
 
 def test_openslo_to_slogen_to_openslo_to_slogen_gives_the_same_model(tmp_path: Path) -> None:
-    code, stderr = _import("tests/imports/openslo/good", tmp_path / "one")
+    code, stderr = _import("imports/openslo/good", tmp_path / "one")
     assert code == 0, stderr
     _export(tmp_path / "one", tmp_path / "openslo")
     code, stderr = _import(str(tmp_path / "openslo"), tmp_path / "two")
