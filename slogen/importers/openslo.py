@@ -144,7 +144,8 @@ class _Converter:
         calendar = item.get("calendar")
         if calendar is not None and not self.chk.fields(doc, (*path, "calendar"), calendar, CALENDAR):
             return None
-        if calendar is not None or item.get("isRolling") is not True:  # OpenSLO: isRolling defaults to false
+        # A calendar window: `calendar:` given, or isRolling: false (assumed false with a calendar)
+        if calendar is not None or item.get("isRolling") is False:
             self.out.warnings.append(
                 f"{Origin(doc.file, doc.line_of(path))}: a calendar window of {item['duration']} becomes a rolling "
                 f"window of {window} (slogen's budgets and alerts look back over the last {window}, not from a "

@@ -125,13 +125,23 @@ class Policies:
         spec = item["spec"]
         self.no_data = self.no_data or spec.get("alertWhenNoData") is True
         conditions = spec["conditions"]
-        if not isinstance(conditions, list) or not conditions:
-            chk.refuse(doc, (*path, "spec", "conditions"), "expected a list of at least one condition")
+        if not isinstance(conditions, list) or len(conditions) != 1:
+            # README, Notes (AlertPolicy): an array "but only allows one single condition"
+            chk.refuse(doc, (*path, "spec", "conditions"), "an OpenSLO v1 alert policy has exactly one condition: give each condition its own policy")
             return
-        severities = set()
-        for i, cond in enumerate(conditions):
-            severities.add(self.condition(doc, (*path, "spec", "conditions", i), cond))
-        for i, target in enumerate(spec.get("notificationTargets") or []):
+        if spec.get("alertWhenBreaching") is not True:
+            self.conv.out.warnings.append(
+                f"{Origin(doc.file, doc.line_of((*path, 'spec')))}: alert policy {item['metadata']['name']} does not "
+                "alert when breaching (alertWhenBreaching is not true): its condition gives no burn-rate alert"
+            )
+            severities: set[str | None] = set()
+        else:
+            severities = {self.condition(doc, (*path, "spec", "conditions", 0), conditions[0])}
+        targets = spec["notificationTargets"]
+        if not isinstance(targets, list):
+            chk.refuse(doc, (*path, "spec", "notificationTargets"), "expected a list")
+            return
+        for i, target in enumerate(targets):
             self.target(doc, (*path, "spec", "notificationTargets", i), target, severities - {None})
 
     def condition(self, doc: Document, path: Path_, item: Any) -> str | None:
@@ -148,7 +158,7 @@ class Policies:
         cond = spec["condition"]
         if not chk.fields(doc, where, cond, CONDITION):
             return None
-        if cond["kind"] != "burnrate":
+        if cond.get("kind", "burnrate") != "burnrate":
             chk.refuse(doc, (*where, "kind"), "slogen imports burnrate conditions only")
             return None
         if cond.get("op", "gt") not in ("gt", "gte"):

@@ -119,7 +119,7 @@ def _slo_docs(slo: m.SLO, body: dict[str, Any], name: str) -> list[dict[str, Any
         "timeWindow": [{"duration": window if duration(window) == window else shorthand(slo.period_ms), "isRolling": True}],
         "budgetingMethod": "Occurrences",
         "objectives": [{"target": float(slo.objective)}],
-        "alertPolicies": [_policy(slo, name)] if slo.tiers else [],
+        "alertPolicies": _policies(slo, name),
     }
     sli = {"apiVersion": API_VERSION, "kind": "SLI", "metadata": {"name": f"{slo.service}-{slo.id}"}, "spec": sli_spec}
     return [sli, {"apiVersion": API_VERSION, "kind": "SLO", "metadata": meta, "spec": spec}]
@@ -148,16 +148,16 @@ def _all_selectors(ratio: dict[str, Any]) -> bool:
     return all(isinstance(v, str) and is_selector(v) for v in ratio.values())
 
 
-def _policy(slo: m.SLO, name: str) -> dict[str, Any]:
-    conditions = []
+def _policies(slo: m.SLO, name: str) -> list[dict[str, Any]]:
+    """One AlertPolicy per tier (OpenSLO v1 allows one condition per policy). Routing
+    stays slogen's: no notification target is named."""
+    out = []
     for tier in slo.tiers:
         kind = t.KIND[tier.severity]
-        conditions.append({
+        tier_name = f"{name}-{kind}-{shorthand(tier.long_ms).lower()}-{shorthand(tier.short_ms).lower()}"
+        condition = {
             "kind": "AlertCondition",
-            "metadata": {
-                "name": f"{name}-{kind}-{shorthand(tier.long_ms).lower()}-{shorthand(tier.short_ms).lower()}",
-                "annotations": {SHORT_WINDOW: shorthand(tier.short_ms), TIER: kind},
-            },
+            "metadata": {"name": tier_name, "annotations": {SHORT_WINDOW: shorthand(tier.short_ms), TIER: kind}},
             "spec": {
                 "severity": slo.shaping.of(tier.severity).severity,
                 "condition": {
@@ -165,9 +165,15 @@ def _policy(slo: m.SLO, name: str) -> dict[str, Any]:
                     "lookbackWindow": shorthand(tier.long_ms), "alertAfter": shorthand(tier.for_ms) if tier.for_ms else "0m",
                 },
             },
-        })
-    spec = {"alertWhenNoData": slo.shaping.absent_for_ms is not None, "conditions": conditions}
-    return {"kind": "AlertPolicy", "metadata": {"name": f"{name}-burn-rate"}, "spec": spec}
+        }
+        spec = {
+            "alertWhenBreaching": True,
+            "alertWhenNoData": slo.shaping.absent_for_ms is not None,
+            "conditions": [condition],
+            "notificationTargets": [],
+        }
+        out.append({"kind": "AlertPolicy", "metadata": {"name": tier_name}, "spec": spec})
+    return out
 
 
 def _number(value: Decimal) -> int | float:

@@ -31,7 +31,7 @@ SPEC: dict[str, dict[str, bool]] = {
     "DataSource": {"description": False, "type": True, "connectionDetails": False},
     "AlertPolicy": {
         "description": False, "alertWhenNoData": False, "alertWhenResolved": False, "alertWhenBreaching": False,
-        "conditions": True, "notificationTargets": False,
+        "conditions": True, "notificationTargets": True,
     },
     "AlertCondition": {"description": False, "severity": True, "condition": True},
     "AlertNotificationTarget": {"description": False, "target": True},
@@ -48,7 +48,9 @@ OBJECTIVE = {
     "timeSliceTarget": False, "timeSliceWindow": False, "indicator": False, "indicatorRef": False,
     "compositeWeight": False,
 }
-CONDITION = {"kind": True, "op": False, "threshold": True, "lookbackWindow": True, "alertAfter": False}
+# kind defaults to burnrate and alertAfter to 0m (README, Notes (AlertCondition)); op is in
+# the Go examples only.
+CONDITION = {"kind": False, "op": False, "threshold": True, "lookbackWindow": True, "alertAfter": False}
 
 # OpenSLO's duration shorthand: [0-9]+[mhdwMQY]. M, Q and Y are 30, 90 and 365 days, as
 # OpenSLO's DurationShorthand.Duration() reads them; slogen writes them in days.
