@@ -105,7 +105,7 @@ def test_openslo_to_slogen_to_openslo_to_slogen_gives_the_same_model(tmp_path: P
 
 
 def _without_threshold_alerts(case: str, spec: Path) -> None:
-    shutil.copytree(REPO / "tests/cases" / case / "slo", spec)
+    shutil.copytree(TESTS / case / "slo", spec)
     for path in spec.glob("*.yaml"):
         data = yaml.safe_load(path.read_text())
         if "service" in data:
@@ -118,10 +118,11 @@ def _without_threshold_alerts(case: str, spec: Path) -> None:
 _SPEC_LINE = re.compile(rb"slo/[a-z0-9_-]+\.yaml(:|#L)[0-9]+")
 
 
-@pytest.mark.parametrize("case", ["kinds", "shaped", "grouped"])
+@pytest.mark.parametrize("case", ["cases/kinds", "cases/shaped", "cases/grouped", "imports/openslo/roundtrip"])
 def test_slogen_to_openslo_to_slogen_generates_the_same_output(case: str, tmp_path: Path) -> None:
     """Every kind (ratio, latency, raw, probe, expressions), `by`, shaped alerts, custom
-    tiers and absent settings: the same rules, tests, dashboards and routing."""
+    tiers, absent settings, disabled tiers, ids OpenSLO cannot name: the same rules, tests,
+    dashboards and routing."""
     _without_threshold_alerts(case, tmp_path / "a/slo")
     _export(tmp_path / "a/slo", tmp_path / "openslo")
     code, stderr = _import(str(tmp_path / "openslo"), tmp_path / "b/slo")
@@ -135,7 +136,7 @@ def test_slogen_to_openslo_to_slogen_generates_the_same_output(case: str, tmp_pa
         assert run.returncode == 0, run.stderr
         trees.append({k: _SPEC_LINE.sub(b"slo/X", v) for k, v in snapshot(tmp_path / side / "out").items()})
     assert trees[0] == trees[1]
-    assert len(trees[0]) > 10
+    assert len(trees[0]) > 5  # rules, tests, dashboards, docs
 
 
 def test_export_lists_what_openslo_cannot_hold(tmp_path: Path) -> None:

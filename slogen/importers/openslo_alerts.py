@@ -87,7 +87,9 @@ class Policies:
         alerting = dict(extra or {})
         for kind, value in self.severity.items():
             alerting.setdefault(kind, {}).setdefault("severity", value)
-        if not self.no_data:
+        if not items and "absent" in alerting:
+            pass  # no policy: the exported annotation keeps the absent-data alert's setting
+        elif not self.no_data:
             alerting["absent"] = False
         elif alerting.get("absent") is False:
             del alerting["absent"]

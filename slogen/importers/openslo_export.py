@@ -77,7 +77,7 @@ def _service_file(service: m.Service, files: list[dict[str, Any]], ids: list[str
     docs = [_service_doc(service.name, top)]
     by_id = {slo.id: slo for slo in service.slos}
     for slo_id, body in bodies.items():  # in the spec's order, as the import writes them back
-        name = slo_id if ids.count(slo_id) == 1 else f"{service.name}-{slo_id}"
+        name = _name(slo_id if ids.count(slo_id) == 1 else f"{service.name}-{slo_id}")
         docs += _slo_docs(by_id[slo_id], body, name)
     return "".join("---\n" + _dump(d) for d in docs)
 
@@ -102,6 +102,9 @@ def _slo_docs(slo: m.SLO, body: dict[str, Any], name: str) -> list[dict[str, Any
         extras["id"] = slo.id
     extras.update({k: body[k] for k in ("runbook",) if k in body})
     alerting = {k: v for k, v in (body.get("alerting") or {}).items() if k != "tiers"}
+    if not slo.tiers:  # no policy to say alertWhenNoData: the absent-data alert rides here
+        absent = slo.shaping.absent_for_ms
+        alerting["absent"] = absent == c.ABSENT_FOR_MS or ({"for": shorthand(absent)} if absent else False)
     if alerting:
         extras["alerting"] = alerting
     meta: dict[str, Any] = {"name": name}
@@ -111,18 +114,24 @@ def _slo_docs(slo: m.SLO, body: dict[str, Any], name: str) -> list[dict[str, Any
         meta["annotations"] = {ANNOTATION: _json(extras)}
     window = body.get("window", "30d")
     spec: dict[str, Any] = {}
-    if slo.description:
-        spec["description"] = slo.description
+    if body.get("description"):  # the spec's own (slogen's default is written from the objective)
+        spec["description"] = body["description"]
     spec |= {
         "service": slo.service,
-        "indicatorRef": f"{slo.service}-{slo.id}",
+        "indicatorRef": _name(f"{slo.service}-{slo.id}"),
         "timeWindow": [{"duration": window if duration(window) == window else shorthand(slo.period_ms), "isRolling": True}],
         "budgetingMethod": "Occurrences",
         "objectives": [{"target": float(slo.objective)}],
         "alertPolicies": _policies(slo, name),
     }
-    sli = {"apiVersion": API_VERSION, "kind": "SLI", "metadata": {"name": f"{slo.service}-{slo.id}"}, "spec": sli_spec}
+    sli = {"apiVersion": API_VERSION, "kind": "SLI", "metadata": {"name": _name(f"{slo.service}-{slo.id}")}, "spec": sli_spec}
     return [sli, {"apiVersion": API_VERSION, "kind": "SLO", "metadata": meta, "spec": spec}]
+
+
+def _name(text: str) -> str:
+    """An OpenSLO name (RFC 1123: lowercase letters, digits, `-`) for a slogen id, which
+    may hold `_` (the id itself then rides in the `slogen.dev/spec` annotation)."""
+    return text.replace("_", "-").strip("-")[:63].rstrip("-")
 
 
 def _indicator(slo: m.SLO, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
