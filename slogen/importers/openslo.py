@@ -120,7 +120,9 @@ class _Converter:
         names = _objective_names(extras.get("id") or doc.data["metadata"]["name"], spec["objectives"])
         for i, name in enumerate(names):
             body = self.objective(doc, i, sli, extras, window)
-            if body is not None:
+            if name in svc.origins:
+                self.chk.refuse(doc, ("metadata", "name"), f"a second SLO {name} of service {svc.name} (first at {svc.origins[name]})")
+            elif body is not None:
                 svc.data.setdefault("slos", {})[name] = body
                 svc.origins[name] = Origin(doc.file, doc.line_of(("spec", "objectives", i)) if len(names) > 1 else doc.line_of(()))
 

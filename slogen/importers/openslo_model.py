@@ -56,6 +56,7 @@ CONDITION = {"kind": False, "op": False, "threshold": True, "lookbackWindow": Tr
 # OpenSLO's DurationShorthand.Duration() reads them; slogen writes them in days.
 _SHORTHAND = re.compile(r"([0-9]+)([mhdwMQY])")
 _DAYS = {"M": 30, "Q": 90, "Y": 365}
+MAX_DESCRIPTION = 1050  # "optional up to 1050 characters", every kind
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # RFC 1123 label, as OpenSLO's validator
 
 
@@ -103,8 +104,8 @@ class Checker:
 
     def name(self, doc: Document, path: Path_, value: Any) -> str | None:
         text = self.string(doc, path, value)
-        if text is not None and not _NAME.match(text):
-            self.refuse(doc, path, "an OpenSLO name is lowercase letters, digits and `-` (RFC 1123)")
+        if text is not None and (not _NAME.match(text) or len(text) > 63):
+            self.refuse(doc, path, "an OpenSLO name is at most 63 lowercase letters, digits and `-` (RFC 1123)")
             return None
         return text
 
@@ -120,7 +121,15 @@ class Checker:
             self.refuse(doc, ("kind",), f"not an OpenSLO v1 kind slogen imports ({', '.join(KINDS)})")
             return False
         ok = self.metadata(doc, ("metadata",), data["metadata"])
-        return self.fields(doc, ("spec",), data["spec"], SPEC[data["kind"]]) and ok
+        ok = self.fields(doc, ("spec",), data["spec"], SPEC[data["kind"]]) and ok
+        return ok and self.description(doc, ("spec",), data["spec"])
+
+    def description(self, doc: Document, path: Path_, spec: dict[str, Any]) -> bool:
+        text = spec.get("description")
+        if text is not None and (not isinstance(text, str) or len(text) > MAX_DESCRIPTION):
+            self.refuse(doc, (*path, "description"), f"a description is a string of at most {MAX_DESCRIPTION} characters")
+            return False
+        return True
 
     def metadata(self, doc: Document, path: Path_, value: Any) -> bool:
         if not self.fields(doc, path, value, METADATA):
@@ -135,7 +144,8 @@ class Checker:
             self.refuse(doc, (*path, "kind"), f"expected {kind} here")
             return False
         ok = self.metadata(doc, (*path, "metadata"), value["metadata"])
-        return self.fields(doc, (*path, "spec"), value["spec"], SPEC[kind]) and ok
+        ok = self.fields(doc, (*path, "spec"), value["spec"], SPEC[kind]) and ok
+        return ok and self.description(doc, (*path, "spec"), value["spec"])
 
 
 def labels(chk: Checker, doc: Document, path: Path_, value: Any) -> dict[str, str]:
