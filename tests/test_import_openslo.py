@@ -37,12 +37,24 @@ def test_documents_become_the_expected_spec(case: str, tmp_path: Path) -> None:
     assert written == {p.name: p.read_bytes() for p in expected.iterdir() if p.name != "stderr.txt"}
 
 
-def test_the_imported_spec_is_proven_by_promtool(promtool: str, tmp_path: Path) -> None:
+def _filled(stub: str) -> str:
+    """The routing stub as a person completes it: uncommented, each TODO given a value."""
+    body = stub[stub.index("# version: 1") :]
+    text = "".join(line.removeprefix("# ") + "\n" for line in body.splitlines())
+    text = text.replace("secrets/TODO", "secrets/key").replace('"#TODO"', '"#payments"')
+    assert "TODO" not in text
+    return text
+
+
+def test_the_imported_spec_is_proven_by_promtool_and_its_routing_stub_by_amtool(promtool: str, tmp_path: Path) -> None:
     code, stderr = _import("imports/openslo/good", tmp_path / "slo")
     assert code == 0, stderr
+    stub = tmp_path / "slo/alerting.yaml.todo"
+    (tmp_path / "slo/alerting.yaml").write_text(_filled(stub.read_text()))
     run = slogen("validate", "--spec", str(tmp_path / "slo"), cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "promtool test rules: passed" in run.stdout
+    assert "amtool check-config: passed" in run.stdout and "routes test: passed" in run.stdout
 
 
 def test_the_mapping_field_by_field() -> None:

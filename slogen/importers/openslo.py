@@ -22,7 +22,19 @@ from ..quantity import parse_duration
 from . import openslo_alerts as alerts
 from . import openslo_query as q
 from .common import Imported, ImportOptions, Origin
-from .openslo_model import CALENDAR, INLINE, METRIC, OBJECTIVE, RATIO, SOURCE, TIME_WINDOW, Checker, duration, labels
+from .openslo_model import (
+    CALENDAR,
+    INLINE,
+    METRIC,
+    OBJECTIVE,
+    RATIO,
+    SOURCE,
+    SPEC,
+    TIME_WINDOW,
+    Checker,
+    duration,
+    labels,
+)
 
 ANNOTATION = "slogen.dev/spec"
 SLO_EXTRAS = ("id", "runbook", "alerting", "by", "ratio", "latency", "raw", "probe")
@@ -70,20 +82,19 @@ class _Converter:
         return self.out
 
     def service(self, doc: Document) -> None:
+        """A Service document: its file's top fields, in the order slogen writes them."""
         data, spec = doc.data, doc.data["spec"]
         svc = self.out.service(data["metadata"]["name"])
         extras = self.extras(doc, SERVICE_EXTRAS)
-        for key in ("owner",):
-            if key in extras:
-                svc.data[key] = extras[key]
-        if "description" in spec:
-            svc.data["description"] = spec["description"]
-        if "runbook" in extras:
-            svc.data["runbook"] = extras["runbook"]
-        if data["metadata"].get("labels"):
-            svc.data["labels"] = labels(self.chk, doc, ("metadata", "labels"), data["metadata"]["labels"])
-        if "alerting" in extras:
-            svc.data["alerting"] = extras["alerting"]
+        found = {
+            "owner": extras.get("owner"),
+            "description": spec.get("description"),
+            "runbook": extras.get("runbook"),
+            "labels": labels(self.chk, doc, ("metadata", "labels"), data["metadata"]["labels"])
+            if data["metadata"].get("labels") else None,
+            "alerting": extras.get("alerting"),
+        }
+        svc.data.update({k: v for k, v in found.items() if v is not None})
 
     def extras(self, doc: Document, allowed: tuple[str, ...], path: Path_ = ("metadata",)) -> dict[str, Any]:
         """The slogen fields of a `slogen.dev/spec` annotation (JSON), those allowed only."""
@@ -119,7 +130,7 @@ class _Converter:
         svc = self.out.service(spec["service"])
         names = _objective_names(extras.get("id") or doc.data["metadata"]["name"], spec["objectives"])
         for i, name in enumerate(names):
-            body = self.objective(doc, i, sli, extras, window)
+            body = self.objective(doc, i, sli, extras, window, name)
             if name in svc.origins:
                 self.chk.refuse(doc, ("metadata", "name"), f"a second SLO {name} of service {svc.name} (first at {svc.origins[name]})")
             elif body is not None:
@@ -182,8 +193,6 @@ class _Converter:
         return self.sli(found, ("spec",), found.data["spec"]) if found else None
 
     def sli(self, doc: Document, path: Path_, spec: Any) -> dict[str, Any] | None:
-        from .openslo_model import SPEC
-
         if not self.chk.fields(doc, path, spec, SPEC["SLI"]):
             return None
         if "thresholdMetric" in spec:
@@ -274,7 +283,9 @@ class _Converter:
             return None
         return self.chk.string(doc, (*path, "spec", "query"), spec["query"])
 
-    def objective(self, doc: Document, i: int, sli: dict[str, Any], extras: dict[str, Any], window: str) -> dict[str, Any] | None:
+    def objective(
+        self, doc: Document, i: int, sli: dict[str, Any], extras: dict[str, Any], window: str, slo_id: str
+    ) -> dict[str, Any] | None:
         path: Path_ = ("spec", "objectives", i)
         value = doc.data["spec"]["objectives"][i]
         if not self.chk.fields(doc, path, value, OBJECTIVE):
@@ -296,7 +307,8 @@ class _Converter:
         if meta.get("labels"):
             body["labels"] = labels(self.chk, doc, ("metadata", "labels"), meta["labels"])
         body.update(sli)
-        shaping = alerts.Policies(self, doc, Decimal(target.removesuffix("%")) / 100, window).read(extras.get("alerting"))
+        objective = Decimal(target.removesuffix("%")) / 100
+        shaping = alerts.Policies(self, doc, objective, window, slo_id).read(extras.get("alerting"))
         body.update(shaping)
         return body
 

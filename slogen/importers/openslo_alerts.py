@@ -32,12 +32,21 @@ SEVERITY_TIER = {"critical": "page", "page": "page", "warning": "ticket", "ticke
 DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 
+# A receiver of slo/alerting.yaml for each kind of OpenSLO target, to fill in.
+RECEIVERS = {
+    "pagerduty": "pagerduty: {routing_key_file: /etc/alertmanager/secrets/TODO}",
+    "slack": 'slack: {api_url_file: /etc/alertmanager/secrets/TODO, channel: "#TODO"}',
+    "email": "email: {to: TODO@example.com}",
+    "webhook": 'webhook: {url: "https://TODO"}',
+}
+
+
 @dataclass
 class Target:
     origin: Origin
     target: str
     description: str
-    uses: set[str] = field(default_factory=set)  # "service/slo (severity)"
+    uses: set[tuple[str, str, str]] = field(default_factory=set)  # (severity label, service, slo)
 
 
 @dataclass
@@ -50,28 +59,29 @@ class Targets:
         if not self.found:
             return ""
         out = [
-            "# The OpenSLO notification targets of the imported SLOs. slogen routes alerts in\n",
-            "# slo/alerting.yaml (see the README, \"The routing\"): declare a receiver for each\n",
-            "# target below (pagerduty, slack, email or webhook, secrets in *_file fields), and a\n",
-            "# route by severity (and service/slo) to it, then delete this file.\n",
+            "# The OpenSLO notification targets of the imported SLOs, as slo/alerting.yaml would\n",
+            "# route to them (see the README, \"The routing\"). Fill in each TODO (secrets go in\n",
+            "# *_file fields), uncomment, save as slo/alerting.yaml, then delete this file.\n",
             "#\n# version: 1\n# receivers:\n",
         ]
         for name, item in sorted(self.found.items()):
-            out.append(f"#   {name}:   # from {item.origin}: target {item.target!r}")
-            out.append(f" ({item.description})\n" if item.description else "\n")
-            out.append(f"#     TODO: the {item.target} receiver's settings\n")
+            about = f" ({item.description})" if item.description else ""
+            out.append(f"#   {name}:   # from {item.origin}: target {item.target!r}{about}\n")
+            hint = RECEIVERS.get(item.target.lower().replace("-", ""), "TODO: one of pagerduty, slack, email, webhook")
+            out.append(f"#     {hint}\n")
         out.append("# routes:\n")
         for name, item in sorted(self.found.items()):
-            for use in sorted(item.uses):
-                out.append(f"#   - {{severity: [TODO], match: {{...}}, receivers: [{name}]}}   # {use}\n")
+            for severity, service, slo in sorted(item.uses):
+                match = f"{{service: {service}, slo: {slo}}}"
+                out.append(f"#   - {{severity: [{severity}], match: {match}, receivers: [{name}]}}\n")
         return "".join(out)
 
 
 class Policies:
     """The alert policies of one SLO."""
 
-    def __init__(self, conv: _Converter, doc: Document, objective: Decimal, window: str) -> None:
-        self.conv, self.doc, self.objective, self.window = conv, doc, objective, window
+    def __init__(self, conv: _Converter, doc: Document, objective: Decimal, window: str, slo_id: str) -> None:
+        self.conv, self.doc, self.objective, self.window, self.slo_id = conv, doc, objective, window, slo_id
         self.tiers: dict[str, dict[str, Any]] = {}  # condition name -> tier
         self.severity: dict[str, str] = {}  # tier kind -> label value, when not the default
         self.no_data = False
@@ -248,8 +258,8 @@ class Policies:
         found_target = self.conv.targets.found.setdefault(
             name, Target(Origin(doc.file, doc.line_of(path)), str(spec["target"]), str(spec.get("description", "")))
         )
-        slo = f"{self.doc.data['spec']['service']}/{self.doc.data['metadata']['name']}"
-        found_target.uses |= {f"{slo} ({sev})" for sev in sorted(x for x in severities if x)}
+        service = self.doc.data["spec"]["service"]
+        found_target.uses |= {(sev, service, self.slo_id) for sev in severities if sev}
 
 
 def _key(tier: dict[str, Any]) -> tuple[str, int, int, Decimal, int]:
