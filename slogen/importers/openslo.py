@@ -274,7 +274,7 @@ class _Converter:
             if found is None:
                 return None
             kind = found.data["spec"]["type"]
-        if kind != "Prometheus":
+        if not isinstance(kind, str) or kind.lower() != "prometheus":  # OpenSLO sets no naming convention
             self.chk.refuse(doc, path, f"a {kind or 'untyped'} metric source: slogen compiles Prometheus queries only (type: Prometheus)")
             return None
         spec = source.get("spec")
