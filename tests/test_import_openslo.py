@@ -69,11 +69,22 @@ def test_the_mapping_field_by_field() -> None:
         "total": 'http_requests_total{job="payments"}',
     }
     assert slos["refunds-most"]["by"] == ["route"]  # sum by (route), Sloth's {{.window}}
-    assert [s["objective"] for s in slos.values()] == ["99.9%", "99%", "95%"]
+    assert [s["objective"] for s in slos.values()] == ["99.9%", "99%", "95%", "99.5%"]
     page, ticket = slos["availability"]["alerting"]["tiers"]
     assert page == {"severity": "page", "long": "1h", "short": "5m", "factor": 13.44, "for": "2m"}
     assert ticket == {"severity": "ticket", "long": "3d", "short": "6h", "factor": 1, "for": "1h"}
     assert "absent" not in slos["availability"].get("alerting", {})  # alertWhenNoData: true
+    # raw + rawType: failure, a ratio of two increases: its numerator is the bad events
+    assert slos["captures"]["ratio"] == {
+        "bad": 'captures_failed_total{job="payments"}',
+        "total": 'captures_total{job="payments"}',
+    }
+    assert slos["captures"]["window"] == "7d"
+    # the condition's kind defaults to burnrate; slogen.dev/tier keeps the P1 label
+    assert slos["captures"]["alerting"]["page"] == {"severity": "P1"}
+    assert slos["captures"]["alerting"]["tiers"] == [
+        {"severity": "page", "long": "2h", "short": "10m", "factor": 10, "for": "5m"}
+    ]
 
 
 @pytest.mark.parametrize("case", BAD)
