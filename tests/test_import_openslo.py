@@ -172,3 +172,16 @@ def test_export_lists_what_openslo_cannot_hold(tmp_path: Path) -> None:
     slo = next(d for d in docs if d["kind"] == "SLO")
     assert slo["spec"]["budgetingMethod"] == "Occurrences"
     assert slo["spec"]["alertPolicies"][0]["spec"]["conditions"][0]["spec"]["condition"]["kind"] == "burnrate"
+
+
+def test_export_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
+    spec = tmp_path / "slo"
+    shutil.copytree(TESTS / "imports/openslo/roundtrip/slo", spec)
+    before = snapshot(spec)
+    run = slogen("export", "openslo", "--spec", str(spec), "--out", str(spec), cwd=TESTS)
+    assert run.returncode == 2
+    assert f"{spec}/ops.yaml: exists and was not written by slogen export: not replaced" in run.stderr
+    assert snapshot(spec) == before
+    _export(spec, tmp_path / "openslo")
+    _export(spec, tmp_path / "openslo")  # its own files: replaced
+    assert (tmp_path / "openslo/ops.yaml").read_text().startswith("# exported by `slogen export openslo`")

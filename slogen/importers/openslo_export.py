@@ -25,6 +25,7 @@ import yaml
 from .. import conventions as c
 from .. import model as m
 from .. import tiers as t
+from ..errors import Problem, SpecError
 from ..load import Document
 from ..quantity import fmt
 from .openslo import ANNOTATION
@@ -197,11 +198,17 @@ def _dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000, default_flow_style=False)
 
 
+HEADER = "# exported by `slogen export openslo`: OpenSLO v1, one file per service\n"
+
+
 def write(exported: Exported, out_dir: Path) -> list[Path]:
+    """Write every file, or none: a file there that this command did not write (a spec,
+    someone's OpenSLO) is refused, so that `--out slo` cannot replace the specs."""
+    targets = {out_dir / name: HEADER + text for name, text in exported.files.items()}
+    foreign = [p for p in targets if p.exists() and not p.read_text(encoding="utf-8", errors="replace").startswith(HEADER)]
+    if foreign:
+        raise SpecError([Problem(str(p), 0, "", "exists and was not written by slogen export: not replaced") for p in foreign])
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in exported.files.items():
-        path = out_dir / name
+    for path, text in targets.items():
         path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    return list(targets)
