@@ -182,6 +182,27 @@ def import_specs(source_format: str, files: list[Path], out_dir: Path, force: bo
     return ImportResult(write.write(texts, out_dir, force), imported.warnings)
 
 
+EXPORT_FORMATS = ("openslo",)
+
+
+@dataclass
+class ExportResult:
+    written: list[Path]
+    left_out: list[str]
+
+
+def export_specs(source_format: str, spec_dir: Path, out_dir: Path) -> ExportResult:
+    """Write the specs of spec_dir in another format (OpenSLO v1), and list what it
+    cannot hold. The specs are resolved first: only a valid spec is exported."""
+    from .importers import openslo_export
+    from .load import load_dir
+    from .resolve import resolve
+
+    docs = load_dir(spec_dir)
+    exported = openslo_export.export(docs, resolve(docs))
+    return ExportResult(openslo_export.write(exported, out_dir), exported.left_out)
+
+
 SCHEMA_KINDS = ("service", "routing", "settings")
 
 

@@ -325,6 +325,31 @@ def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: b
         click.echo(f"wrote {path}")
 
 
+@main.command(name="export")
+@click.argument("target_format", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
+@click.option("--spec", "spec_dir", default=Path("slo"), show_default=True, type=click.Path(path_type=Path),
+              help="Folder of spec files.")
+@click.option("--out", "out_dir", default=Path("openslo"), show_default=True, type=click.Path(path_type=Path),
+              help="The folder to write one OpenSLO file per service into.")
+def export(target_format: str, spec_dir: Path, out_dir: Path) -> None:
+    """Write the specs as OpenSLO v1 documents (Service, SLI, SLO with alertPolicies),
+    and list on stderr what OpenSLO cannot hold (threshold alerts, routing)."""
+    try:
+        result = api.export_specs(target_format, spec_dir, out_dir)
+    except SpecError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"slogen: {len(err.problems)} problem(s); nothing was written", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as err:
+        click.echo(f"slogen: cannot write {out_dir}: {err.strerror or err}", err=True)
+        sys.exit(EXIT_DIFF)
+    for item in result.left_out:
+        click.echo(f"not exported: {item}", err=True)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+
+
 @main.command()
 @click.argument("kind", type=click.Choice(api.SCHEMA_KINDS), default="service")
 def schema(kind: str) -> None:
