@@ -116,13 +116,16 @@ def convert(docs: list[Document], options: ImportOptions) -> Imported:
     except SpecError as err:
         problems += err.problems
         tiers = None
+    service_labels: dict[str, list[dict[str, str]]] = {}
     for source in sources:
-        _service(source, imported, options)
+        found = _service(source, imported, options)
+        if found is not None:
+            service_labels.setdefault(found[0], []).append(found[1])
         problems += source.problems
     if problems:
         raise SpecError(problems)
-    for spec in imported.services.values():
-        _hoist_labels(spec.data)
+    for name, spec in imported.services.items():
+        _hoist_labels(spec.data, service_labels[name])
         if tiers is not None:
             spec.data["alerting"] = {"tiers": tiers}
             spec.data["slos"] = spec.data.pop("slos")  # written after the service's alerting
@@ -142,7 +145,8 @@ def _source(doc: Document) -> _Source | None:
     return None
 
 
-def _service(source: _Source, imported: Imported, options: ImportOptions) -> None:
+def _service(source: _Source, imported: Imported, options: ImportOptions) -> tuple[str, dict[str, str]] | None:
+    """Add the document's SLOs to its service; its name and service labels."""
     data = source.doc.data
     body = source.mapping(
         data if not source.root else data.get("spec"),
@@ -158,17 +162,33 @@ def _service(source: _Source, imported: Imported, options: ImportOptions) -> Non
             f"slogen's service names are [a-z0-9][a-z0-9_-]*, at most 32 "
             f"characters (a label value and a file name), got {shown(name)}",
         )
-        return
+        return None
     _plugins(source, body.get(source.key("slo_plugins")), source.path(source.key("slo_plugins")))
-    labels = source.labels(body.get("labels"), source.path("labels"))
+    labels = _series_labels(source, body.get("labels"), source.path("labels"), RESERVED)
     slos = body.get("slos")
     if not isinstance(slos, list) or not slos:
         source.refuse(source.path("slos"), "expected a list of SLOs")
-        return
+        return None
     spec = imported.service(name)
     spec.data.setdefault("slos", {})
     for index, slo in enumerate(slos):
         _slo(source, index, slo, labels, spec, imported, options)
+    return name, labels
+
+
+# Labels slogen sets on every series and alert: Sloth's labels may not set them.
+RESERVED = ("service", "slo", "severity", "alertname")
+
+
+def _series_labels(source: _Source, value: Any, path: Path_, reserved: tuple[str, ...]) -> dict[str, str]:
+    """Sloth's labels of every rule of a service or an SLO."""
+    labels = source.labels(value, path)
+    for key in labels:
+        if key == "owner" and key in reserved:
+            source.refuse((*path, key), "slogen has one owner per service: give it in the service's labels")
+        elif key in reserved:
+            source.refuse((*path, key), f"slogen sets the {key} label on every series and alert: rename this one")
+    return labels
 
 
 def _plugins(source: _Source, value: Any, path: Path_) -> None:
@@ -212,7 +232,7 @@ def _slo(
     alerting = _alerting(source, slo.get("alerting"), (*path, "alerting"), imported)
     if "runbook" in alerting:
         body["runbook"] = alerting.pop("runbook")
-    body["labels"] = {**labels, **source.labels(slo.get("labels"), (*path, "labels"))}
+    body["labels"] = {**labels, **_series_labels(source, slo.get("labels"), (*path, "labels"), (*RESERVED, "owner"))}
     body.update(_sli(source, slo.get("sli"), (*path, "sli")))
     body.update(alerting)
     spec.data["slos"][name] = body
@@ -338,20 +358,18 @@ def _shape(kind: str, labels: dict[str, str], annotations: dict[str, str]) -> di
     return shape
 
 
-def _hoist_labels(data: dict[str, Any]) -> None:
-    """Labels every SLO of the service has (Sloth's service labels) become the service's,
-    `owner` its owner; an SLO keeps only its own."""
-    slos = list(data["slos"].values())
-    shared = dict(slos[0]["labels"]) if slos else {}
-    for body in slos[1:]:
-        shared = {k: v for k, v in shared.items() if body["labels"].get(k) == v}
-    for body in slos:
-        body["labels"] = {k: v for k, v in body["labels"].items() if k not in shared}
+def _hoist_labels(data: dict[str, Any], service_labels: list[dict[str, str]]) -> None:
+    """The labels every document of the service gives all its SLOs become the service's
+    (`owner` its owner); an SLO keeps the others, and its own."""
+    shared = dict(service_labels[0])
+    for labels in service_labels[1:]:
+        shared = {k: v for k, v in shared.items() if labels.get(k) == v}
+    for body in data["slos"].values():
+        body["labels"] = {k: v for k, v in body["labels"].items() if shared.get(k) != v}
         if not body["labels"]:
             del body["labels"]
-    labels = dict(shared)
-    if "owner" in labels:
-        data["owner"] = labels.pop("owner")
-    if labels:
-        data["labels"] = labels
-    data["slos"] = data.pop("slos")
+    if "owner" in shared:
+        data["owner"] = shared.pop("owner")
+    if shared:
+        data["labels"] = shared
+    data["slos"] = data.pop("slos")  # written after owner and labels
