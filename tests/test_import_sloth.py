@@ -25,7 +25,11 @@ ERRORS = sorted(p.name for p in (IMPORTS / "errors").iterdir())
 
 
 def _import(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return slogen("import", "sloth", *args, "--out", str(tmp_path / "slo"), cwd=REPO)
+    """Import from a copy of the sources at the same relative paths (the specs name them)."""
+    for source in SOURCES:
+        (tmp_path / source).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / source, tmp_path / source)
+    return slogen("import", "sloth", *args, "--out", "slo", cwd=tmp_path)
 
 
 def test_sloth_files_and_crds_become_the_expected_specs_which_validate(tmp_path: Path) -> None:
@@ -38,7 +42,7 @@ def test_sloth_files_and_crds_become_the_expected_specs_which_validate(tmp_path:
     assert written == ["carts.yaml", "checkout.yaml"]
     for name in written:
         assert (tmp_path / "slo" / name).read_text() == (IMPORTS / "expected" / name).read_text(), name
-    validated = slogen("validate", "--spec", str(tmp_path / "slo"), cwd=REPO)
+    validated = slogen("validate", "--spec", "slo", cwd=tmp_path)
     assert validated.returncode == 0, validated.stdout + validated.stderr
     assert "promtool test rules: passed (5 files)" in validated.stdout
 
@@ -167,24 +171,38 @@ def _without_annotations(rules_file: Path, copy: Path) -> dict[str, dict[str, st
     return {"page": by_severity["pageteam"], "ticket": by_severity["slack"]}
 
 
+def _sloth_rules(tmp_path: Path, period: int) -> Path:
+    path = tmp_path / "sloth-rules.yaml"
+    rules = sloth_shape.rules("checkout", "requests-availability", ERROR_QUERY, TOTAL_QUERY, 99.9, period, SLOTH_ALERT)
+    path.write_text(yaml.safe_dump(rules))
+    return path
+
+
+# The labels Sloth's alerts fire with: the SLO's ids and labels, sloth_severity, the kind's.
+SLOTH_IDS = {
+    "sloth_id": "checkout-requests-availability",
+    "sloth_service": "checkout",
+    "sloth_slo": "requests-availability",
+}
+SLOTH_LABELS = {
+    kind: {**SLOTH_IDS, **SLOTH_ALERT["slo_labels"], "sloth_severity": kind, **SLOTH_ALERT[kind]}
+    for kind in ("page", "ticket")
+}
+
+
 @pytest.mark.parametrize("period", [30, 28])
 def test_imported_alerts_fire_the_same_severities_as_sloths_at_1_1x_and_none_at_0_9x(
     promtool: str, tmp_path: Path, period: int
 ) -> None:
     imported = _import(tmp_path, SOURCES[0], "--period", f"{period}d")
     assert imported.returncode == 0, imported.stderr
-    generated = slogen("generate", "--spec", str(tmp_path / "slo"), "--out", str(tmp_path / "out"), cwd=REPO)
+    generated = slogen("generate", "--spec", "slo", "--out", "out", cwd=tmp_path)
     assert generated.returncode == 0, generated.stderr
     slogen_rules = tmp_path / "slogen-rules.yaml"
     slogen_labels = _without_annotations(
         tmp_path / "out" / "prometheus" / "rules" / "checkout.requests-availability.yaml", slogen_rules
     )
-    sloth_rules = tmp_path / "sloth-rules.yaml"
-    sloth_rules.write_text(
-        yaml.safe_dump(
-            sloth_shape.rules("checkout", "requests-availability", ERROR_QUERY, TOTAL_QUERY, 99.9, period, SLOTH_ALERT)
-        )
-    )
+    sloth_rules = _sloth_rules(tmp_path, period)
     budget = 0.001
     scenarios = sloth_shape.scenarios(period, AT, budget)
     # Each tier's burn at 1.1x fires its own kind of alert, and at 0.9x nothing.
@@ -198,18 +216,9 @@ def test_imported_alerts_fire_the_same_severities_as_sloths_at_1_1x_and_none_at_
         [],
         ["ticket"],
     ]
-    ids = {
-        "sloth_id": "checkout-requests-availability",
-        "sloth_service": "checkout",
-        "sloth_slo": "requests-availability",
-    }
-    sloth_labels = {
-        kind: {**ids, **SLOTH_ALERT["slo_labels"], "sloth_severity": kind, **SLOTH_ALERT[kind]}
-        for kind in ("page", "ticket")
-    }
     paths = []
     for name, rules, labels in (
-        ("sloth", sloth_rules, sloth_labels),
+        ("sloth", sloth_rules, SLOTH_LABELS),
         ("slogen", slogen_rules, slogen_labels),
     ):
         path = tmp_path / f"{name}.test.yaml"

@@ -91,8 +91,9 @@ def test_with_the_setting_every_recording_and_alert_of_an_slo_carries_sloths_lab
     assert "sloth_window" not in str(rules)  # slogen's alerts join windows with `and`
 
 
-def test_explain_says_that_sloths_labels_are_added() -> None:
-    result = slogen("explain", "--spec", str(CASE / "slo"), "checkout/requests-availability", cwd=REPO)
+def test_explain_says_that_sloths_labels_are_added(tmp_path: Path) -> None:
+    shutil.copytree(CASE / "slo", tmp_path / "slo")
+    result = slogen("explain", "--spec", "slo", "checkout/requests-availability", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (
         "  Sloth's labels on every series and alert (sloth_id=checkout-requests-availability, sloth_service=checkout, "
