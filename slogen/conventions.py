@@ -35,6 +35,20 @@ PERIOD_SLI = "slo:period_sli:ratio"  # 1 - the period's error ratio, whatever th
 CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 
+# Sloth's labels and series, for its users' dashboards (compatibility.sloth_labels): its
+# pkg/common/conventions. sloth_window is not added: slogen's alerts join the windows of a
+# tier with `and`, which a label per window would never match (Sloth's use max without).
+SLOTH_ID = "sloth_id"  # <service>-<slo>
+SLOTH_SERVICE = "sloth_service"
+SLOTH_SLO = "sloth_slo"
+SLOTH_OBJECTIVE = "sloth_objective"  # on the info series: the objective in percent, 99.9
+SLOTH_INFO = "sloth_slo_info"
+SLOTH_TIME_PERIOD_DAYS = "slo:time_period:days"
+
+
+def sloth_labels(service: str, slo: str) -> dict[str, str]:
+    return {SLOTH_ID: f"{service}-{slo}", SLOTH_SERVICE: service, SLOTH_SLO: slo}
+
 
 def error_ratio(window_ms: int) -> str:
     """`slo:sli_error:ratio_rate1h`: the error ratio over one window."""

@@ -126,6 +126,7 @@ class SLO:
     alert_name: str = c.ALERT_BURN_RATE
     shaping: Shaping = Shaping()
     custom_tiers: bool = False  # tiers from `alerting.tiers`, not the workbook's
+    sloth_labels: bool = False  # compatibility.sloth_labels: Sloth's labels and info series
 
     @property
     def budget(self) -> Decimal:
@@ -212,6 +213,7 @@ class Settings:
     grafana_url: str = ""
     grafana_folder: str = "SLOs"
     dashboards_path: str = "/var/lib/grafana/dashboards/slogen"
+    sloth_labels: bool = False
 
 
 @dataclass(frozen=True)

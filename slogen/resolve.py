@@ -18,6 +18,7 @@ from .messages import validate
 from .promql import Selector, parse_selector
 from .quantity import fmt, fmt_percent, parse_duration, parse_number, parse_ratio
 from .resolve_alerting import shape_alert, shape_slo
+from .resolve_compat import with_sloth_labels
 from .resolve_kinds import ratio_sli, unfit_for_ratio_of
 from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
 from .tiers import CustomTier, plan_tiers
@@ -52,7 +53,7 @@ def resolve(docs: list[Document]) -> m.Model:
         )
     if problems:
         raise SpecError(problems)
-    resolver = _Resolver()
+    resolver = _Resolver(settings_docs[0][1].compatibility.sloth_labels if settings_docs else False)
     services = resolver.services(parsed)
     routing = None
     if routing_docs:
@@ -67,7 +68,7 @@ def resolve(docs: list[Document]) -> m.Model:
     settings = m.Settings()
     if settings_docs:
         grafana = settings_docs[0][1].grafana
-        settings = m.Settings(grafana.url.rstrip("/"), grafana.folder, grafana.dashboards_path)
+        settings = m.Settings(grafana.url.rstrip("/"), grafana.folder, grafana.dashboards_path, resolver.sloth_labels)
     return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing, settings=settings)
 
 
@@ -75,7 +76,8 @@ def resolve(docs: list[Document]) -> m.Model:
 
 
 class _Resolver:
-    def __init__(self) -> None:
+    def __init__(self, sloth_labels: bool = False) -> None:
+        self.sloth_labels = sloth_labels  # compatibility.sloth_labels of slo/slogen.yaml
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.failed: dict[str, s.SLO] = {}  # of the service being resolved
@@ -175,6 +177,8 @@ class _Resolver:
             self.problems.append(doc.problem((*path, "window"), f"an SLO window must be at least 1h, got {slo.window}"))
             return None
         labels = _labels(spec, slo_id, slo.labels)
+        if self.sloth_labels:
+            labels = with_sloth_labels(doc, path, spec, slo_id, labels, self.problems)
         by_problems = checks.slo_by(slo.by, {**spec.labels, **slo.labels}, sli)
         if by_problems:
             self.problems += [doc.problem((*path, *where), problem) for where, problem in by_problems]
@@ -203,6 +207,7 @@ class _Resolver:
             by=tuple(slo.by),
             alert_name=shaped.name,
             shaping=shaped.shaping,
+            sloth_labels=self.sloth_labels,
             custom_tiers=shaped.tiers is not None,
         )
         taken = checks.window_labels_taken(resolved)

@@ -15,7 +15,12 @@ from .resolve_checks import did_you_mean
 
 
 def is_settings_file(data: Any) -> bool:
-    return isinstance(data, dict) and "service" not in data and "receivers" not in data and "grafana" in data
+    return (
+        isinstance(data, dict)
+        and "service" not in data
+        and "receivers" not in data
+        and ("grafana" in data or "compatibility" in data)
+    )
 
 
 def is_routing_file(data: Any) -> bool:

@@ -725,8 +725,19 @@ class GrafanaSettings(Strict):
         return self
 
 
+class Compatibility(Strict):
+    """What other tools' users keep reading while a team moves to slogen."""
+
+    sloth_labels: bool = False
+    """Add Sloth's labels (sloth_id, sloth_service, sloth_slo) to every recording and alert
+    of every SLO, and record sloth_slo_info and slo:time_period:days, so that dashboards
+    built for Sloth's rules keep working on slogen's."""
+
+
 class SettingsFile(Strict):
     """`slo/slogen.yaml`: settings of the generated outputs."""
 
     version: Literal[1]
     grafana: GrafanaSettings = GrafanaSettings()
+    compatibility: Compatibility = Compatibility()
+    """Labels and series other tools' dashboards read (off by default)."""

@@ -127,6 +127,12 @@ def explain_slo(slo: m.SLO) -> str:
         if line not in lines:  # two tiers on the same floors read alike: say it once
             lines.append(line)
     lines += explain_shaping(slo)
+    if slo.sloth_labels:
+        ids = ", ".join(f"{k}={v}" for k, v in c.sloth_labels(slo.service, slo.id).items())
+        lines.append(
+            f"  Sloth's labels on every series and alert ({ids}) and {c.SLOTH_INFO}, {c.SLOTH_TIME_PERIOD_DAYS} "
+            "recorded: compatibility.sloth_labels"
+        )
     lines.append("  (times add up to a minute or two of scrape and 5m-rate lag)")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .. import conventions as c
@@ -117,6 +118,20 @@ def build_period_recordings(slo: m.SLO) -> list[Rule]:
         _record(c.PERIOD_SLI, f"1 - {ratio}", labels),
         _record(c.PERIOD_BURN_RATE, f"{ratio} / {budget}", labels),
         _record(c.PERIOD_BUDGET_REMAINING, f"1 - {ratio} / {budget}", labels),
+        *(build_sloth_info(slo) if slo.sloth_labels else []),
+    ]
+
+
+def build_sloth_info(slo: m.SLO) -> list[Rule]:
+    """Sloth's metadata series (its metadata_rules_v1), which its dashboards list SLOs
+    from: compatibility.sloth_labels. The SLO's labels already hold Sloth's own."""
+    labels = slo.label_dict()
+    days = fmt(Decimal(slo.period_ms) / 86_400_000)
+    return [
+        _record(c.SLOTH_TIME_PERIOD_DAYS, f"vector({days})", labels),
+        _record(
+            c.SLOTH_INFO, "vector(1)", dict(sorted({**labels, c.SLOTH_OBJECTIVE: fmt(slo.objective * 100)}.items()))
+        ),
     ]
 
 
