@@ -264,23 +264,30 @@ def test_the_readmes_excerpt_is_the_plans_catalog() -> None:
     assert len(lines) > 10 and all(line in catalog for line in lines)
 
 
-def test_a_severity_split_over_two_rules_gets_two_entries_each_with_its_own_tiers() -> None:
-    """Should the rules ever give a severity's tiers a rule each (a `for` per tier), each
-    entry shows the tiers its expression reads, under a heading of its own."""
+def test_tiers_with_their_own_for_get_an_entry_each_with_its_own_tier_and_for(tmp_path: Path) -> None:
+    """Custom severity values and page tiers with different `for`s are a rule each: each
+    entry shows its own tier (found by the rule's labels, not the severity's name), and
+    counts its `for` once; the budget spent by then includes it."""
     from slogen.builders.catalog import build_catalog
     from slogen.builders.rules import build_rule_files
 
-    model = api.load_model(api.Options(spec_dir=PLAN / "slo", templates=None))
-    files = build_rule_files(model)
-    rules = files[c.rules_file("api", "availability")]["groups"][0]["rules"]
-    page = next(i for i, r in enumerate(rules) if r.get("alert") and r["labels"]["severity"] == "critical")
-    fast, slow = rules[page]["expr"].split("\nor\n")
-    rules[page : page + 1] = [{**rules[page], "expr": fast}, {**rules[page], "expr": slow, "for": "2m"}]
-    text = build_catalog(model, files)
-    first = _sections(text)["api/availability: SLOErrorBudgetBurn critical"]  # the second one overwrites it
-    assert "| 6h | 30m | 6x | 0.6% | about 2m10s | 5% |" in first and "| 1h |" not in first
-    assert "fires after about 4m10s, 2m of which is the rule's `for`." in first
-    assert "(#apiavailability-sloerrorbudgetburn-critical)" in text and "(#apiavailability-sloerrorbudgetburn-critical-1)" in text
+    (tmp_path / "slo").mkdir()
+    (tmp_path / "slo" / "shop.yaml").write_text(
+        "version: 1\nservice: shop\nslos:\n  req:\n    objective: 99.5%\n    window: 28d\n"
+        '    ratio: {bad: \'http_requests_total{code=~"5.."}\', total: http_requests_total}\n'
+        "    alerting:\n      page: {severity: P1}\n      ticket: {severity: P3}\n      tiers:\n"
+        "        - {severity: page, long: 1h, short: 5m, factor: 14, for: 4m}\n"
+        "        - {severity: page, long: 6h, short: 30m, factor: 7, for: 15m}\n"
+        "        - {severity: ticket, long: 1d, short: 2h, factor: 2, for: 1h}\n"
+    )
+    model = api.load_model(api.Options(spec_dir=tmp_path / "slo", templates=None))
+    sections = _sections(build_catalog(model, build_rule_files(model)))
+    fast, slow = sections["shop/req: SLOErrorBudgetBurn P1 (1h/5m)"], sections["shop/req: SLOErrorBudgetBurn P1 (6h/30m)"]
+    # 14 x 0.5% x 1h = 4m12s of outage, then the 4m for; 8m12s of a 3h21m36s budget
+    assert "| 1h | 5m | 14x | 7% | about 8m12s | 4.07% |" in fast and "| 6h |" not in fast
+    assert "fires after about 8m12s, 4m of which is the rule's `for`." in fast
+    assert "| 6h | 30m | 7x | 3.5% | about 27m36s | 13.69% |" in slow and "| 1h |" not in slow
+    assert "| 1d | 2h | 2x | 1% | about 1h14m24s | 36.9% |" in sections["shop/req: SLOErrorBudgetBurn P3"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from .. import conventions as c
@@ -20,9 +21,9 @@ from .. import markdown as md
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration, parse_duration
 from .alertmanager import route_receivers
-from .explain import time_to_fire
+from .explain import budget_spent, time_to_fire
 from .inhibition import inhibited_by
-from .rules import _COMPARISON, counted, describe_measure, format_threshold
+from .rules import _COMPARISON, burn_rule_labels, burn_rules, counted, describe_measure, format_threshold
 
 TITLE = "Alert catalog"
 
@@ -199,17 +200,13 @@ _BURN_RATE_COLUMNS = [
 
 
 def _tiers_of(entry: Entry, slo: m.SLO) -> list[m.BurnRateTier]:
-    """The tiers this burn-rate rule joins: those of its severity (or, when the severity
-    label's values differ from the tiers', the rules' order), narrowed to the tiers whose
-    two recorded windows its expression reads, should a severity's tiers be split."""
-    matching = [t for t in slo.tiers if t.severity == entry.severity]
-    if not matching:
-        kinds = list(dict.fromkeys(t.severity for t in slo.tiers))
-        kind = kinds[entry.position] if entry.position < len(kinds) else ""
-        matching = [t for t in slo.tiers if t.severity == kind]
-    expr = str(entry.rule["expr"])
-    read = [t for t in matching if all(f"{c.error_ratio(w)}{{" in expr for w in (t.long_ms, t.short_ms))]
-    return read or matching
+    """The tiers this burn-rate rule joins: the rules builder's own grouping (a severity's
+    tiers, or one tier with its own `for`), found by the labels the rule carries."""
+    labels = entry.rule["labels"]
+    for burn in burn_rules(slo):
+        if all(labels.get(k) == v for k, v in burn_rule_labels(slo, burn).items()):
+            return list(burn.tiers)
+    return []
 
 
 def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
@@ -224,12 +221,12 @@ def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
             f"{fmt(t.factor)}x",
             fmt_percent(t.factor * slo.budget),
             _approx(time_to_fire(t, slo.budget)),
-            fmt_percent(t.budget_share),
+            fmt_percent(budget_spent(t, slo).quantize(Decimal("0.0001"))),
         ]
         for t in matching
     ]
     hold = _for_ms(entry)
-    soonest = min((time_to_fire(t, slo.budget) for t in matching), default=0) + hold
+    soonest = min((time_to_fire(t, slo.budget) for t in matching), default=0)  # the `for` included
     then = f", {format_duration(hold)} of which is the rule's `for`" if hold else ""
     per = f" Grouped by {md.text(', '.join(slo.by))}: each value has its own budget and fires on its own." if slo.by else ""
     return [
@@ -298,7 +295,7 @@ def _absent(entry: Entry) -> list[str]:
         "other alerts cannot fire. Check the scrape target, the exporter and the metric's name.",
         "",
         f"**On a total outage:** fires {hold} after the series stop being scraped (a target down or gone); "
-        "an outage in which they are still scraped (every request failing) does not fire it.",
+        "an outage in which they are still scraped (every event or probe failing) does not fire it.",
     ]
 
 

@@ -43,7 +43,10 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
     ]
     for labels in labels_of_item:
         group = ", ".join(f"{k}={labels[k]}" for k in item.by if k in labels)  # a group a route matches on
-        lines.append(f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}" + (f" ({group}):" if group else ":"))
+        # a tier with its own `for` is a rule of its own: its windows tell it apart
+        windows = f" {labels[c.LABEL_LONG]}/{labels[c.LABEL_SHORT]}" if c.LABEL_LONG in labels else ""
+        head = f"    {labels['alertname']} {labels[c.LABEL_SEVERITY]}{windows}"
+        lines.append(head + (f" ({group}):" if group else ":"))
         for receiver, why in route_receivers(model.routing, labels):
             lines.append(f"      -> {receiver:<18} via {why}")
         if labels[c.LABEL_SEVERITY] == item.shaping.ticket.severity:
@@ -73,6 +76,17 @@ def time_to_fire(tier: m.BurnRateTier, budget: Decimal) -> int:
     return int(tier.factor * budget * tier.long_ms) + tier.for_ms
 
 
+def budget_spent(tier: m.BurnRateTier, slo: m.SLO) -> Decimal:
+    """The share of the period's budget a total outage has spent when the tier fires (its
+    `for` included: a long hold can let it spend the whole budget, or more, first)."""
+    return Decimal(time_to_fire(tier, slo.budget)) / (slo.budget * slo.period_ms)
+
+
+def whole_seconds(ms: int | Decimal) -> str:
+    """A duration to the second (a budget of 20m9.6s reads 20m10s), under a second as is."""
+    return format_duration(int(ms) if ms < 1000 else int(round(Decimal(ms), -3)))
+
+
 def explain_slo(slo: m.SLO) -> str:
     period = format_duration(slo.period_ms)
     head = [
@@ -80,7 +94,7 @@ def explain_slo(slo: m.SLO) -> str:
         f"  {slo.description}",
         f"  objective {fmt_percent(slo.objective)} over {format_duration(slo.period_ms)}; "
         f"error budget {fmt_percent(slo.budget)} of {counted(slo.sli)} "
-        f"(= {format_duration(int(slo.budget * slo.period_ms))} of total outage)",
+        f"(= {whole_seconds(slo.budget * slo.period_ms)} of total outage)",
         f"  SLI: {_sli_text(slo.sli)}",
         f"  recorded windows: {', '.join(format_duration(w) for w in slo.windows)} and the period {format_duration(slo.period_ms)}",
         *_groups_text(slo),
@@ -104,7 +118,7 @@ def explain_slo(slo: m.SLO) -> str:
                 f"{fmt(tier.factor)}x",
                 fmt_percent(tier.factor * slo.budget),
                 "~" + format_duration(max(1000, round(time_to_fire(tier, slo.budget), -3))),
-                fmt_percent(tier.budget_share),
+                fmt_percent(budget_spent(tier, slo).quantize(Decimal("0.0001"))),
                 format_duration(tier.for_ms) if tier.for_ms else "-",
             ]
         )
