@@ -198,6 +198,10 @@ def export_specs(source_format: str, spec_dir: Path, out_dir: Path) -> ExportRes
     from .load import load_dir
     from .resolve import resolve
 
+    out, spec = out_dir.resolve(), spec_dir.resolve()
+    if out == spec or spec in out.parents:
+        # its files would land among the specs, and the next `generate` read them as specs
+        raise SpecError([Problem(str(out_dir), 0, "", f"is inside the spec folder {spec_dir}: export elsewhere (--out openslo)")])
     docs = load_dir(spec_dir)
     exported = openslo_export.export(docs, resolve(docs))
     return ExportResult(openslo_export.write(exported, out_dir), exported.left_out)

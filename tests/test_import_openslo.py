@@ -189,10 +189,17 @@ def test_export_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
     spec = tmp_path / "slo"
     shutil.copytree(TESTS / "imports/openslo/roundtrip/slo", spec)
     before = snapshot(spec)
-    run = slogen("export", "openslo", "--spec", str(spec), "--out", str(spec), cwd=TESTS)
+    for inside in (spec, spec / "openslo"):  # among the specs, `generate` would read them
+        run = slogen("export", "openslo", "--spec", str(spec), "--out", str(inside), cwd=TESTS)
+        assert run.returncode == 2
+        assert f"{inside}: is inside the spec folder {spec}: export elsewhere" in run.stderr
+        assert snapshot(spec) == before
+    other = tmp_path / "other"
+    shutil.copytree(spec, other)
+    run = slogen("export", "openslo", "--spec", str(spec), "--out", str(other), cwd=TESTS)
     assert run.returncode == 2
-    assert f"{spec}/ops.yaml: exists and was not written by slogen export: not replaced" in run.stderr
-    assert snapshot(spec) == before
+    assert f"{other}/ops.yaml: exists and was not written by slogen export: not replaced" in run.stderr
+    assert snapshot(other) == before
     _export(spec, tmp_path / "openslo")
     _export(spec, tmp_path / "openslo")  # its own files: replaced
     assert (tmp_path / "openslo/ops.yaml").read_text().startswith("# exported by `slogen export openslo`")

@@ -28,6 +28,7 @@ from .. import tiers as t
 from ..errors import Problem, SpecError
 from ..load import Document
 from ..quantity import fmt
+from ..resolve_routing import is_settings_file
 from .openslo import ANNOTATION
 from .openslo_alerts import SHORT_WINDOW, TIER
 from .openslo_model import API_VERSION, duration
@@ -58,6 +59,8 @@ def export(docs: list[Document], model: m.Model) -> Exported:
             services.setdefault(data["service"], []).append(data)
         elif isinstance(data, dict) and "receivers" in data:
             out.left_out.append(f"{doc.file}: the routing (receivers, routes): OpenSLO's notification targets name no delivery")
+        elif is_settings_file(data):
+            out.left_out.append(f"{doc.file}: the settings (grafana, compatibility): OpenSLO has no place for them")
     ids = [slo.id for slo in model.slos()]
     for service in model.services:
         files = services[service.name]
