@@ -8,13 +8,16 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from . import api
 from .errors import CheckFailed, OutputRefused, SpecError, ToolMissing, WriteFailed
+
+ResultT = TypeVar("ResultT")
 
 EXIT_DIFF = 1  # also: the system refused (a file unreadable or unwritable, a full disk)
 EXIT_BAD_INPUT = 2
@@ -299,6 +302,21 @@ def _parse_time(text: str | None) -> float:
         raise click.BadParameter(f"--at wants RFC 3339 (2026-01-31T08:00:00Z) or unix seconds, got {text!r}") from None
 
 
+def _converted(convert: Callable[[], ResultT], out_dir: Path) -> ResultT:
+    """Run an import or export: what cannot be carried over is bad input (exit 2, every
+    problem at its file:line, nothing written); a refusal by the system exits 1."""
+    try:
+        return convert()
+    except SpecError as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"slogen: {len(err.problems)} problem(s); nothing was written", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except OSError as err:
+        click.echo(f"slogen: cannot write {out_dir}: {err.strerror or err}", err=True)
+        sys.exit(EXIT_DIFF)
+
+
 @main.command(name="import")
 @click.argument("source_format", metavar="FORMAT", type=click.Choice(api.IMPORT_FORMATS))
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -310,16 +328,7 @@ def _parse_time(text: str | None) -> float:
 def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: bool, period: str) -> None:
     """Turn OpenSLO v1, Sloth or Pyrra specs (FILEs or folders) into slogen service files,
     or refuse (exit 2, file:line: field: why) naming what cannot be carried over."""
-    try:
-        result = api.import_specs(source_format, list(files), out_dir, force, period)
-    except SpecError as err:
-        for problem in err.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"slogen: {len(err.problems)} problem(s); nothing was written", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except OSError as err:
-        click.echo(f"slogen: cannot write {out_dir}: {err.strerror or err}", err=True)
-        sys.exit(EXIT_DIFF)
+    result = _converted(lambda: api.import_specs(source_format, list(files), out_dir, force, period), out_dir)
     _warn(tuple(result.warnings))
     for path in result.written:
         click.echo(f"wrote {path}")
@@ -334,16 +343,7 @@ def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: b
 def export(target_format: str, spec_dir: Path, out_dir: Path) -> None:
     """Write the specs as OpenSLO v1 documents (Service, SLI, SLO with alertPolicies),
     and list on stderr what OpenSLO cannot hold (threshold alerts, routing)."""
-    try:
-        result = api.export_specs(target_format, spec_dir, out_dir)
-    except SpecError as err:
-        for problem in err.problems:
-            click.echo(str(problem), err=True)
-        click.echo(f"slogen: {len(err.problems)} problem(s); nothing was written", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except OSError as err:
-        click.echo(f"slogen: cannot write {out_dir}: {err.strerror or err}", err=True)
-        sys.exit(EXIT_DIFF)
+    result = _converted(lambda: api.export_specs(target_format, spec_dir, out_dir), out_dir)
     for item in result.left_out:
         click.echo(f"not exported: {item}", err=True)
     for path in result.written:
