@@ -36,3 +36,16 @@ def test_the_cli_helper_runs_in_the_plan_fixture_unless_told_otherwise() -> None
     """`slogen("validate")` with no cwd reads tests/cases/plan/slo, not the team's slo/."""
     assert inspect.signature(slogen).parameters["cwd"].default == PLAN
     assert (PLAN / "slo").is_dir() and (PLAN / "out").is_dir()
+
+
+def test_every_python_package_of_slogen_ships_in_the_wheel() -> None:
+    """pyproject.toml lists the packages by name: one left out installs without it (the
+    importers were, and `slogen import` would have failed outside an editable install)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(root).parts) for init in (root / "slogen").rglob("__init__.py")
+    }
+    assert found <= listed, f"not in pyproject.toml's packages: {sorted(found - listed)}"
