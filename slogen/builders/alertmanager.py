@@ -205,6 +205,7 @@ def expected_receivers(routing: m.Routing, labels: dict[str, str]) -> list[str]:
 
 def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
     """One label set per generated alert rule and severity (the labels routing sees)."""
+    from . import queries as q
     from .rules import burn_rule_labels, burn_rules, with_severity
 
     out: list[dict[str, str]] = []
@@ -219,6 +220,9 @@ def alert_label_sets(model: m.Model) -> list[dict[str, str]]:
             for level in alert.levels:
                 labels = {"alertname": alert.name, **with_severity(alert, level.severity)}
                 out += [labels] + [{**labels, **group} for group in _routed_groups(model, alert.by)]
+            if alert.shaping.absent_for_ms is not None and q.absent_selectors(alert):
+                # a threshold alert's absent-data alert is routed as any ticket: prove it too
+                out.append({"alertname": c.ALERT_ABSENT, **with_severity(alert, c.SEVERITY_WARNING)})
     return out
 
 
