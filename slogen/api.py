@@ -23,6 +23,7 @@ from .dump import to_json, to_yaml
 from .errors import Problem, SpecError, WriteFailed
 from .load import load_dir
 from .resolve import resolve
+from .targets import build_target_files, target_file
 from .write import Tree, diff_trees, replace, write_tree
 
 
@@ -63,6 +64,8 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     rule_files = build_rule_files(model, tpl)
     for rel, item in rule_files.items():
         tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
+    for rel, item in build_target_files(model, rule_files).items():
+        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
     for rel, item in build_test_files(model).items():
         tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
     if model.routing is not None:
@@ -140,6 +143,9 @@ def sources(model: m.Model) -> dict[str, str]:
             out[c.rules_file(service.name, item.id)] = where
             out[c.tests_file(service.name, item.id)] = where
         out[c.dashboard_file(service.name)] = f"{service.source.file}:{service.source.line}: {service.name}"
+        for target in model.settings.targets:
+            if target != "prometheus":
+                out[target_file(target, service.name)] = f"{service.source.file}:{service.source.line}: {service.name}"
     if model.routing is not None:
         where = f"{model.routing.source.file}:{model.routing.source.line}: the routing"
         for rel in (c.ALERTMANAGER_CONFIG, c.ALERTMANAGER_TEMPLATE, c.ALERTMANAGER_ROUTE_TESTS):

@@ -214,6 +214,10 @@ class Settings:
     grafana_folder: str = "SLOs"
     dashboards_path: str = "/var/lib/grafana/dashboards/slogen"
     sloth_labels: bool = False
+    targets: tuple[str, ...] = ("prometheus",)
+    mimir_source_tenants: tuple[str, ...] = ()
+    cortex_source_tenants: tuple[str, ...] = ()
+    thanos_partial_response: str | None = None
 
 
 @dataclass(frozen=True)

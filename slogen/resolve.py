@@ -21,6 +21,7 @@ from .resolve_alerting import shape_alert, shape_slo
 from .resolve_compat import with_sloth_labels
 from .resolve_kinds import ratio_sli, unfit_for_ratio_of
 from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
+from .targets import resolve_settings
 from .tiers import CustomTier, plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
@@ -63,12 +64,11 @@ def resolve(docs: list[Document]) -> m.Model:
         routing = resolve_routing(doc, spec, labels, parsed, resolver.problems, resolver.warnings, services)
     else:
         resolver.without_routing(parsed)
-    if resolver.problems:
-        raise SpecError(resolver.problems)
     settings = m.Settings()
     if settings_docs:
-        grafana = settings_docs[0][1].grafana
-        settings = m.Settings(grafana.url.rstrip("/"), grafana.folder, grafana.dashboards_path, resolver.sloth_labels)
+        settings = resolve_settings(*settings_docs[0], resolver.sloth_labels, resolver.problems)
+    if resolver.problems:
+        raise SpecError(resolver.problems)
     return m.Model(services=services, warnings=tuple(sorted(resolver.warnings)), routing=routing, settings=settings)
 
 

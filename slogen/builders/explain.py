@@ -7,6 +7,7 @@ from decimal import Decimal
 from .. import conventions as c
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration
+from ..targets import explain_targets
 from .queries import absent_selectors
 from .rules import counted, describe_measure, format_threshold
 
@@ -25,7 +26,10 @@ def explain(model: m.Model, target: str) -> str:
     if not chosen:
         raise KeyError(f"no SLO or alert {item_id!r} in {service_name} (known: {', '.join(i.id for i in items)})")
     return "\n\n".join(
-        (explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i)) + explain_routing(model, i) for i in chosen
+        (explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i))
+        + explain_routing(model, i)
+        + explain_targets(model.settings, service.name)
+        for i in chosen
     )
 
 
