@@ -20,6 +20,8 @@ LABEL_SHORT = "short"
 SEVERITY_CRITICAL = "critical"  # pages
 SEVERITY_WARNING = "warning"  # tickets / Slack
 SEVERITIES = (SEVERITY_CRITICAL, SEVERITY_WARNING)
+# The kinds a spec names (alerting.page, alerting.tiers[].severity) and their default values.
+KIND_SEVERITY = {"page": SEVERITY_CRITICAL, "ticket": SEVERITY_WARNING}
 
 # The short window every SLI is recorded at from raw series; longer windows and the
 # period are computed from these recordings (traffic-weighted, cheap).

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from .. import conventions as c
 from .. import spec as s
 from .. import tiers as t
 from ..load import Document, Path_
@@ -29,7 +30,6 @@ STUB = "alerting.yaml.todo"
 SHORT_WINDOW = "slogen.dev/short-window"
 TIER = "slogen.dev/tier"
 SEVERITY_TIER = {"critical": "page", "page": "page", "warning": "ticket", "ticket": "ticket"}
-DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 
 # A receiver of slo/alerting.yaml for each kind of OpenSLO target, to fill in.
@@ -181,7 +181,7 @@ class Policies:
         if tier is not None and name not in self.tiers:
             self.tiers[name] = tier
         # the label value the alert will carry, for the routing stub
-        return self.severity.get(kind, DEFAULT_SEVERITY[kind]) if tier and kind else None
+        return self.severity.get(kind, c.KIND_SEVERITY[kind]) if tier and kind else None
 
     def kind(self, doc: Document, path: Path_, item: dict[str, Any]) -> str | None:
         """page or ticket: the `slogen.dev/tier` annotation, else the severity's name."""

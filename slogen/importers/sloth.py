@@ -26,6 +26,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import conventions as c
 from ..errors import Problem, SpecError, shown
 from ..load import Document, Path_
 from ..spec_alerting import OWN_ANNOTATIONS
@@ -35,7 +36,6 @@ from .common import Imported, ImportOptions, Origin
 
 API_VERSION = "sloth.slok.dev/v1"
 SERVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
 
 # Field names of the prometheus/v1 file; the CRD spells some in camelCase.
 _CAMEL = {
@@ -349,7 +349,7 @@ def _shape(kind: str, labels: dict[str, str], annotations: dict[str, str]) -> di
     """alerting.page or .ticket: Sloth's severity label is slogen's severity value."""
     shape: dict[str, Any] = {}
     severity = labels.pop("severity", None)
-    if severity is not None and severity != DEFAULT_SEVERITY[kind]:
+    if severity is not None and severity != c.KIND_SEVERITY[kind]:
         shape["severity"] = severity
     if labels:
         shape["labels"] = labels
