@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import Field, PlainValidator
 
 from .backtest_runs import Firing, Run, duration, runs, table, when
-from .errors import Problem, SpecError
+from .errors import Problem, SpecError, shown
 from .load import read_file
 from .messages import validate
 from .spec import Strict
@@ -37,7 +37,7 @@ def _moment(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     raise ValueError(
-        f"expected a time such as 2026-11-20T14:05:00Z (RFC 3339, unquoted) or unix seconds, got {value!r}"
+        f"expected a time such as 2026-11-20T14:05:00Z (RFC 3339, unquoted) or unix seconds, got {shown(value)}"
     )
 
 
@@ -78,6 +78,8 @@ def load_incidents(path: Path) -> list[Incident]:
     if not path.is_file():
         raise SpecError([Problem(display, 0, "", "incidents file not found")])
     doc = read_file(path, display)
+    if not isinstance(doc.data, dict):
+        raise SpecError([doc.problem((), "the file must be a mapping: incidents, a list of name, start and end")])
     spec = validate(doc, IncidentsFile)
     problems = []
     seen: dict[str, int] = {}
@@ -129,11 +131,28 @@ def _concerns(run: Run, incident: Incident) -> bool:
 
 
 def match_incidents(
-    entries: Iterable[Mapping[str, Any]], incidents: Iterable[Incident], start: float, end: float
+    entries: Iterable[Mapping[str, Any]],
+    incidents: Iterable[Incident],
+    *,
+    start: float | None = None,
+    end: float | None = None,
 ) -> IncidentReport:
     """For each alert: each incident (of its service) that one of its firings overlaps,
-    with the delay from the incident's start to the first such firing's start."""
+    with the delay from the incident's start to the first such firing's start. The
+    window defaults to the span of the firings and incidents."""
+    entries = list(entries)
     known = tuple(sorted(incidents, key=lambda i: (i.start, i.name)))
+    if start is None or end is None:
+        span = [t for i in known for t in (i.start, i.end)]
+        span += [
+            float(t)
+            for e in entries
+            for f in e.get("firings") or []
+            for t in (f["start"], f.get("end"))
+            if t is not None
+        ]
+        start = min(span, default=0.0) if start is None else start
+        end = max(span, default=start) + 1.0 if end is None else end
     alerts = []
     for run in runs(entries, start, end):
         mine = [i for i in known if _concerns(run, i)]
