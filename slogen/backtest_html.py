@@ -31,8 +31,7 @@ h1{font-size:20px;margin:0 0 4px}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:0 0 16px}
 .card{border:1px solid #d8dde6;border-radius:6px;padding:8px 14px;min-width:150px}
 .card b{display:block;font-size:22px}
-.card span{color:#5b6475}.card b span{color:inherit}
-.better{color:#137333}.worse{color:#b3261e}
+.card span{color:#5b6475}.card b span{color:inherit}.card .better{color:#137333}.card .worse{color:#b3261e}
 input{font:inherit;padding:4px 8px;width:320px;margin:0 0 12px}
 .alert{border-top:1px solid #e3e7ee;padding:10px 0}
 .alert h2{font-size:15px;margin:0;font-family:ui-monospace,monospace;word-break:break-all}
@@ -85,20 +84,25 @@ def html_report(
     before = {r.key: r for r in runs(entries, start, end)}
     changed = None if after is None else {r.key: r for r in runs(after, start, end)}
     matches = {m.run.key: m for m in match_incidents(entries, known, start=start, end=end).alerts}
-    after_matches = (
-        {} if after is None else {m.run.key: m for m in match_incidents(after, known, start=start, end=end).alerts}
+    after_matches = {m.run.key: m for m in match_incidents(after or [], known, start=start, end=end).alerts}
+    cards = _cards(
+        list(before.values()), None if changed is None else list(changed.values()), start, end, page_severities
     )
-    keys = sorted(
-        set(before) | set(changed or {}), key=lambda k: (_sort_severity(before, changed, k, page_severities), k)
-    )
+    if known:
+        cards.append(
+            _caught_card(known, list(matches.values()), None if after is None else list(after_matches.values()))
+        )
     title = title or "slogen backtest"
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="window">{escape(when(start))} to {escape(when(end))} ({rate(weeks(start, end))} weeks)</p>',
-        _cards(list(before.values()), None if changed is None else list(changed.values()), start, end, page_severities),
+        '<div class="cards">' + "".join(cards) + "</div>",
         _legend(changed is not None, bool(known)),
         '<input id="filter" type="search" placeholder="filter alerts by name or label" aria-label="filter alerts">',
     ]
+    keys = sorted(
+        set(before) | set(changed or {}), key=lambda k: (_sort_severity(before, changed, k, page_severities), k)
+    )
     for key in keys:
         runs_here = (before.get(key), None if changed is None else changed.get(key))
         found = (matches.get(key), after_matches.get(key))
@@ -123,7 +127,7 @@ def _document(title: str, body: str) -> str:
     )
 
 
-def _cards(before: list[Run], after: list[Run] | None, start: float, end: float, pages: frozenset[str]) -> str:
+def _cards(before: list[Run], after: list[Run] | None, start: float, end: float, pages: frozenset[str]) -> list[str]:
     """Pages and tickets per week (before -> after), and the time spent firing."""
     cards = []
     for label, is_page in (("pages per week", True), ("tickets per week", False)):
@@ -139,7 +143,20 @@ def _cards(before: list[Run], after: list[Run] | None, start: float, end: float,
         )
     count = f"{len(before)}" if after is None else f"{len(before)} &rarr; {len(after)}"
     cards.append(f'<div class="card"><b>{count}</b><span>alerts replayed</span></div>')
-    return '<div class="cards">' + "".join(cards) + "</div>"
+    return cards
+
+
+def _caught_card(incidents: list[Incident], now: list[AlertMatch], changed: list[AlertMatch] | None) -> str:
+    """How many known incidents some alert caught (before -> after), and which were missed."""
+    counts = []
+    for matches in (now, changed):
+        if matches is not None:
+            caught = {c.incident for m in matches for c in m.caught}
+            counts.append((len(caught), [i.name for i in incidents if i.name not in caught]))
+    figure = " &rarr; ".join(str(n) for n, _ in counts)
+    missed = counts[-1][1]
+    note = f"missed: {escape(', '.join(missed))}" if missed else "none missed"
+    return f'<div class="card"><b>{figure} of {len(incidents)}</b><span>incidents caught; {note}</span></div>'
 
 
 def _legend(compared: bool, with_incidents: bool) -> str:

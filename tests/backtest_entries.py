@@ -9,6 +9,7 @@ Firings cross both edges of the window, one is still firing at its end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +28,9 @@ ABSENT = {**OWNER, "service": "ledger", "slo": "posting-latency", "severity": "w
 LAG = {**OWNER, "service": "ledger", "slo": "ledger-lag", "severity": "warning"}
 
 
-def entry(alert: str, labels: dict[str, str], firings: list[tuple[float, float | None]], **extra: Any) -> dict[str, Any]:
+def entry(
+    alert: str, labels: dict[str, str], firings: Sequence[tuple[float, float | None]], **extra: Any
+) -> dict[str, Any]:
     return {
         "alert": alert,
         "labels": labels,

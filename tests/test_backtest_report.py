@@ -193,7 +193,7 @@ def test_the_html_report_draws_one_timeline_per_alert_with_incidents_and_figures
 
 def test_the_html_report_is_self_contained_and_escapes_what_entries_carry(incidents_file: Path) -> None:
     hostile = before()
-    hostile[0]["labels"] = {**hostile[0]["labels"], "pod": "</title><script>alert(1)</script>"}  # type: ignore[dict-item]
+    hostile[0]["labels"] = {**hostile[0]["labels"], "pod": "</title><script>alert(1)</script>"}
     html = _report(incidents_file, hostile)
     assert "<script>alert(1)" not in html
     assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -220,3 +220,11 @@ def test_a_bad_incidents_file_is_reported_with_file_line_and_field(name: str, mo
 def test_a_missing_incidents_file_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="nowhere.yaml: incidents file not found"):
         load_incidents(tmp_path / "nowhere.yaml")
+
+
+def test_the_html_report_of_one_replay_has_one_row_per_alert_and_no_comparison() -> None:
+    html = html_report(before(), START, END)
+    assert html.count('<section class="alert"') == 4
+    assert 'class="after"' not in html and "&rarr;" not in html and 'class="incident"' not in html
+    assert "<title>slogen backtest</title>" in html
+    assert '<div class="card"><b>5.0</b><span>pages per week</span></div>' in html
