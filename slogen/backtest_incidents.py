@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, PlainValidator
 
-from .backtest_runs import Firing, Run, duration, runs, table, when
+from .backtest_runs import Firing, Run, duration, runs, shared_labels, shared_note, table, when
 from .errors import Problem, SpecError, shown
 from .load import read_file
 from .messages import validate
@@ -172,14 +172,16 @@ def delay(seconds: float) -> str:
 
 def incidents_table(report: IncidentReport) -> str:
     """Per alert: the incidents it caught and how late, and how many firings were noise."""
+    shared = shared_labels(match.run.labels for match in report.alerts)
     rows = []
     for match in report.alerts:
         caught = ", ".join(f"{c.incident} ({delay(c.delay_s)})" for c in match.caught) or "none"
-        rows.append([match.run.name, caught, f"{len(match.unmatched)} of {len(match.run.firings)}"])
+        rows.append([match.run.short_name(shared), caught, f"{len(match.unmatched)} of {len(match.run.firings)}"])
     text = table(["alert", "incidents caught", "firings matching no incident"], rows)
     missed = report.missed()
     names = ", ".join(f"{i.name} ({when(i.start)})" for i in missed) if missed else "none"
-    return f"{text}\nincidents no alert caught: {names}"
+    title = f"{len(report.alerts)} alerts, {len(report.incidents)} known incidents{shared_note(shared)}"
+    return f"{title}\n{text}\nincidents no alert caught: {names}"
 
 
 def incidents_json(report: IncidentReport) -> list[dict[str, Any]]:

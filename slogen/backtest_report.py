@@ -23,7 +23,19 @@ from .backtest_incidents import (
     load_incidents,
     match_incidents,
 )
-from .backtest_runs import DEFAULT_PAGE_SEVERITIES, Run, duration, page_severities, per_week, rate, runs, table, weeks
+from .backtest_runs import (
+    DEFAULT_PAGE_SEVERITIES,
+    Run,
+    duration,
+    page_severities,
+    per_week,
+    rate,
+    runs,
+    shared_labels,
+    shared_note,
+    table,
+    weeks,
+)
 
 __all__ = [
     "Comparison",
@@ -115,13 +127,14 @@ def compare(
 def compare_table(comparison: Comparison) -> str:
     """Side by side: each alert's pages or tickets per week and time firing, then totals."""
     cmp = comparison
+    shared = shared_labels(row.labels for row in cmp.rows)
     header = ["alert", "kind", "before/week", "after/week", "change", "firing before", "firing after"]
     rows = []
     for row in cmp.rows:
         b, a = (per_week(s.firings, cmp.start, cmp.end) for s in (row.before, row.after))
         rows.append(
             [
-                row.name,
+                Run(row.alert, row.labels, row.severity, ()).short_name(shared),
                 "page" if row.page else "ticket",
                 rate(b) if row.before.present else "-",
                 rate(a) if row.after.present else "-",
@@ -133,7 +146,7 @@ def compare_table(comparison: Comparison) -> str:
     for page in (True, False):
         b, a = cmp.per_week("before", page), cmp.per_week("after", page)
         rows.append([f"total {'pages' if page else 'tickets'}", "", rate(b), rate(a), _change(b, a), "", ""])
-    title = f"{len(cmp.rows)} alerts over {rate(weeks(cmp.start, cmp.end))} weeks"
+    title = f"{len(cmp.rows)} alerts over {rate(weeks(cmp.start, cmp.end))} weeks{shared_note(shared)}"
     return title + "\n" + table(header, rows)
 
 

@@ -61,6 +61,10 @@ class Run:
         inner = ", ".join(f'{k}="{_escaped(v)}"' for k, v in self.labels)
         return f"{self.alert}{{{inner}}}" if inner else self.alert
 
+    def short_name(self, shared: tuple[tuple[str, str], ...]) -> str:
+        """The name without the labels every alert of a table shares (said once above it)."""
+        return Run(self.alert, tuple(kv for kv in self.labels if kv not in shared), self.severity, ()).name
+
     def firing_seconds(self, end: float) -> float:
         return sum(f.until(end) - f.start for f in self.firings)
 
@@ -97,6 +101,17 @@ def runs(entries: Iterable[Mapping[str, Any]], start: float, end: float) -> list
             )
         )
     return sorted(out, key=lambda r: (r.alert, r.labels))
+
+
+def shared_labels(labels: Iterable[tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+    """The labels (name and value) of all alerts alike, when there are two alerts or more:
+    a team's backtest repeats its owner on every row."""
+    sets = [set(one) for one in labels]
+    return tuple(sorted(set.intersection(*sets))) if len(sets) > 1 else ()
+
+
+def shared_note(shared: tuple[tuple[str, str], ...]) -> str:
+    return "; every alert has " + Run("", shared, "", ()).name[1:-1] if shared else ""
 
 
 def _number(value: Any) -> float | None:
@@ -150,4 +165,4 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _numeric(cell: str) -> bool:
-    return bool(cell) and cell.lstrip("+-").replace(".", "", 1).isdigit()
+    return cell == "-" or cell.lstrip("+-").replace(".", "", 1).isdigit()
