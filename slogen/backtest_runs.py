@@ -157,12 +157,17 @@ def rate(value: float) -> str:
 def table(header: list[str], rows: list[list[str]]) -> str:
     """A plain text table, columns padded to their widest cell, numbers right-aligned."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    # a column of numbers (and "-" where there is none) is right-aligned
+    right = [all(_numeric(row[i]) for row in rows if row[i] not in ("", "-")) for i in range(len(header))]
     lines = []
     for row in [header, *rows]:
-        cells = [cell.rjust(widths[i]) if i and _numeric(cell) else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        cells = [
+            cell.rjust(widths[i]) if right[i] and row is not header else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
 
 def _numeric(cell: str) -> bool:
-    return cell == "-" or cell.lstrip("+-").replace(".", "", 1).isdigit()
+    return cell.lstrip("+-").replace(".", "", 1).isdigit()

@@ -23,7 +23,7 @@ START, END = at("11-16 00:00"), at("11-23 00:00")  # one week
 OWNER = {"owner": "payments"}
 CHARGE_PAGE = {**OWNER, "service": "checkout", "slo": "charge-success", "severity": "critical"}
 CHARGE_TICKET = {**CHARGE_PAGE, "severity": "warning"}
-QUEUE = {**OWNER, "service": "ledger", "slo": "queue-depth", "severity": "warning", "queue": 'inbound "priority" <b>&'}
+QUEUE = {**OWNER, "service": "ledger", "slo": "queue-depth", "severity": "warning", "queue": "inbound"}
 ABSENT = {**OWNER, "service": "ledger", "slo": "posting-latency", "severity": "warning"}
 LAG = {**OWNER, "service": "ledger", "slo": "ledger-lag", "severity": "warning"}
 

@@ -25,7 +25,7 @@ from slogen.backtest_report import (
 from slogen.errors import SpecError
 
 from .backtest_entries import END, INCIDENTS_YAML, START, after, at, before
-from .conftest import PLAN
+from .conftest import PLAN, REPO
 
 CASES = Path(__file__).parent / "incidents"
 NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
@@ -194,6 +194,7 @@ def test_the_html_report_draws_one_timeline_per_alert_with_incidents_and_figures
 def test_the_html_report_is_self_contained_and_escapes_what_entries_carry(incidents_file: Path) -> None:
     hostile = before()
     hostile[0]["labels"] = {**hostile[0]["labels"], "pod": "</title><script>alert(1)</script>"}
+    hostile[2]["labels"] = {**hostile[2]["labels"], "queue": 'inbound "priority" <b>&'}
     html = _report(incidents_file, hostile)
     assert "<script>alert(1)" not in html
     assert "&lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -228,3 +229,14 @@ def test_the_html_report_of_one_replay_has_one_row_per_alert_and_no_comparison()
     assert 'class="after"' not in html and "&rarr;" not in html and 'class="incident"' not in html
     assert "<title>slogen backtest</title>" in html
     assert '<div class="card"><b>5.0</b><span>pages per week</span></div>' in html
+
+
+def test_the_readme_shows_what_the_tuning_views_print(incidents_file: Path) -> None:
+    section = (
+        (REPO / "README.md").read_text().split("### Tuning thresholds with backtest\n", 1)[1].split("\n### ", 1)[0]
+    )
+    blocks = re.findall(r"```(\w*)\n(.*?)```", section, re.S)
+    assert [text for kind, text in blocks if kind == "yaml"] == [INCIDENTS_YAML]
+    printed = [text for kind, text in blocks if not kind]
+    report = match_incidents(before(), load_incidents(incidents_file), start=START, end=END)
+    assert printed == [compare_table(compare(before(), after(), START, END)) + "\n", incidents_table(report) + "\n"]
