@@ -48,16 +48,22 @@ svg{display:block;width:100%;height:auto}
 .hidden{display:none}
 """
 
-# The filter: hide the alerts whose name and labels do not contain what is typed.
+# The filter: hide the alerts whose name and labels do not contain what is typed. The
+# address's #fragment fills it, so a link (report.html#QueueDepth) shows one alert.
 _JS = """
 const box = document.getElementById("filter");
 const alerts = Array.from(document.querySelectorAll(".alert"));
-box.addEventListener("input", () => {
+function filter() {
   const needle = box.value.toLowerCase();
   for (const alert of alerts) {
     alert.classList.toggle("hidden", !alert.dataset.name.toLowerCase().includes(needle));
   }
-});
+}
+box.addEventListener("input", filter);
+if (location.hash.length > 1) {
+  box.value = decodeURIComponent(location.hash.slice(1));
+  filter();
+}
 document.documentElement.dataset.ready = "yes";
 """
 

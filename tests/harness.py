@@ -233,16 +233,20 @@ class Rendered:
     console: list[str]  # every console message, from both runs
 
 
-def chromium(page: Path, workdir: Path, screenshot: Path, size: tuple[int, int] = (1280, 1400)) -> Rendered:
-    """Open a local file in Debian's headless chromium (a fresh profile each run): once for
-    the DOM after scripts, once for a screenshot. Both runs' console messages are kept."""
+def chromium(
+    page: Path, workdir: Path, screenshot: Path, size: tuple[int, int] = (1280, 1400), fragment: str = ""
+) -> Rendered:
+    """Open a local file (at `#fragment` if given) in Debian's headless chromium, a fresh
+    profile each run: once for the DOM after scripts, once for a screenshot. Both runs'
+    console messages are kept."""
     exe = binary("chromium", "chromium-browser")
     console: list[str] = []
     outputs = []
     for i, action in enumerate(("--dump-dom", f"--screenshot={screenshot}")):
         profile = workdir / f"chromium-profile-{i}"
         args = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", action]
-        done = subprocess.run([*args, page.resolve().as_uri()], capture_output=True, timeout=180, check=False)
+        url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
+        done = subprocess.run([*args, url], capture_output=True, timeout=180, check=False)
         stderr = done.stderr.decode(errors="replace")
         assert done.returncode == 0, f"chromium exited {done.returncode}:\n{stderr[-4000:]}"
         console += [m.group(1) for m in map(_CONSOLE.search, stderr.splitlines()) if m]

@@ -5,6 +5,7 @@ The check itself is proven: a planted script error and a planted network load fa
 
 from __future__ import annotations
 
+import re
 import struct
 from email.message import EmailMessage
 from pathlib import Path
@@ -36,11 +37,11 @@ def report(tmp_path: Path) -> str:
     return html_report(before(), START, END, after=after(), incidents=load_incidents(incidents), title=title)
 
 
-def open_page(html: str, tmp_path: Path, artifact: str) -> tuple[Rendered, Path]:
+def open_page(html: str, tmp_path: Path, artifact: str, fragment: str = "") -> tuple[Rendered, Path]:
     page = tmp_path / "page.html"
     page.write_text(html, encoding="utf-8")
     shot = artifacts(artifact) / "screenshot.png"
-    rendered = chromium(page, tmp_path, shot, SIZE)
+    rendered = chromium(page, tmp_path, shot, SIZE, fragment)
     print(f"screenshot: {shot}")  # shown with -s or on failure: look at it
     return rendered, shot
 
@@ -70,6 +71,15 @@ PLANTED = {
     "script-error": (plant_script_error, "Uncaught ReferenceError: missingFunction is not defined"),
     "network-load": (plant_network_load, "violates the following Content Security Policy directive"),
 }
+
+
+def test_a_link_to_the_report_at_an_alerts_name_shows_that_alert_alone(tmp_path: Path) -> None:
+    rendered, _ = open_page(report(tmp_path), tmp_path, "backtest-report-filtered", fragment="QueueDepth")
+    assert rendered.console == []
+    shown = re.findall(r'<section class="alert" data-name="([^"]*)"', rendered.dom)
+    hidden = re.findall(r'<section class="alert hidden" data-name="([^"]*)"', rendered.dom)
+    assert [name.split("{")[0] for name in shown] == ["QueueDepth"]
+    assert len(hidden) == 4
 
 
 @pytest.mark.parametrize("name", sorted(PLANTED))
