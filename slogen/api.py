@@ -207,7 +207,9 @@ def export_specs(source_format: str, spec_dir: Path, out_dir: Path) -> ExportRes
     out, spec = out_dir.resolve(), spec_dir.resolve()
     if out == spec or spec in out.parents:
         # its files would land among the specs, and the next `generate` read them as specs
-        raise SpecError([Problem(str(out_dir), 0, "", f"is inside the spec folder {spec_dir}: export elsewhere (--out openslo)")])
+        raise SpecError(
+            [Problem(str(out_dir), 0, "", f"is inside the spec folder {spec_dir}: export elsewhere (--out openslo)")]
+        )
     docs = load_dir(spec_dir)
     exported = openslo_export.export(docs, resolve(docs))
     return ExportResult(openslo_export.write(exported, out_dir), exported.left_out)

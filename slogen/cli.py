@@ -320,11 +320,21 @@ def _converted(convert: Callable[[], ResultT], out_dir: Path) -> ResultT:
 @main.command(name="import")
 @click.argument("source_format", metavar="FORMAT", type=click.Choice(api.IMPORT_FORMATS))
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", "out_dir", default=Path("slo"), show_default=True, type=click.Path(path_type=Path),
-              help="The spec folder to write the service files into.")
+@click.option(
+    "--out",
+    "out_dir",
+    default=Path("slo"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The spec folder to write the service files into.",
+)
 @click.option("--force", is_flag=True, help="Overwrite service files that exist.")
-@click.option("--period", default="30d", show_default=True,
-              help="The window of SLOs whose format has none (Sloth's default is 30d).")
+@click.option(
+    "--period",
+    default="30d",
+    show_default=True,
+    help="The window of SLOs whose format has none (Sloth's default is 30d).",
+)
 def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: bool, period: str) -> None:
     """Turn OpenSLO v1, Sloth or Pyrra specs (FILEs or folders) into slogen service files,
     or refuse (exit 2, file:line: field: why) naming what cannot be carried over."""
@@ -336,10 +346,22 @@ def import_(source_format: str, files: tuple[Path, ...], out_dir: Path, force: b
 
 @main.command(name="export")
 @click.argument("target_format", metavar="FORMAT", type=click.Choice(api.EXPORT_FORMATS))
-@click.option("--spec", "spec_dir", default=Path("slo"), show_default=True, type=click.Path(path_type=Path),
-              help="Folder of spec files.")
-@click.option("--out", "out_dir", default=Path("openslo"), show_default=True, type=click.Path(path_type=Path),
-              help="The folder to write one OpenSLO file per service into.")
+@click.option(
+    "--spec",
+    "spec_dir",
+    default=Path("slo"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of spec files.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default=Path("openslo"),
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="The folder to write one OpenSLO file per service into.",
+)
 def export(target_format: str, spec_dir: Path, out_dir: Path) -> None:
     """Write the specs as OpenSLO v1 documents (Service, SLI, SLO with alertPolicies),
     and list on stderr what OpenSLO cannot hold (threshold alerts, routing)."""

@@ -91,7 +91,6 @@ def _quoted(text: str) -> str:
     return '"' + "".join(escaped) + '"'
 
 
-
 def load_text(text: str, file: str) -> Document:
     """Parse one YAML text into a Document, or raise SpecError."""
     loader = _Loader(text)
@@ -246,7 +245,9 @@ def _convert(
             out[key] = _convert(value_node, (*path, key), doc, loader, problems, seen, text_rules)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), doc, loader, problems, seen, text_rules) for i, item in enumerate(node.value)]
+        return [
+            _convert(item, (*path, i), doc, loader, problems, seen, text_rules) for i, item in enumerate(node.value)
+        ]
     try:
         value = loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:

@@ -52,7 +52,9 @@ def check_paths(spec_dir: Path, out_dir: Path) -> None:
     if not spec_dir.is_dir():
         return  # nothing to protect; loading says the spec folder is missing
     if spec == out:
-        raise OutputRefused(f"--out {out_dir} is the spec folder: generate would replace the specs; choose another --out")
+        raise OutputRefused(
+            f"--out {out_dir} is the spec folder: generate would replace the specs; choose another --out"
+        )
     if spec.is_relative_to(out):
         raise OutputRefused(
             f"--out {out_dir} holds the spec folder {spec_dir}: generate would replace the specs; "

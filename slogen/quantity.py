@@ -33,7 +33,9 @@ def parse_duration(text: str) -> int:
     """`1h30m` -> 5400000 (milliseconds). Raises ValueError with a readable message."""
     match = _DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
     if not match or not text.strip():
-        raise ValueError(f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d){_fraction_hint(text)}")
+        raise ValueError(
+            f"not a duration: {text!r} (use Prometheus units such as 5m, 1h30m, 30d){_fraction_hint(text)}"
+        )
     total = sum(int(g) * ms for g, (_, ms) in zip(match.groups(), _UNITS_MS, strict=True) if g)
     if total <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")

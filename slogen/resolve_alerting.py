@@ -64,7 +64,9 @@ def shape_alert(
     shaping = _shaping(doc, [(("alerting",), spec.alerting)], {**spec.labels, **alert.labels}, problems)
     if shaping is not None:
         for i, label in enumerate(alert.by):
-            kinds = [k for k, shape in (("page", shaping.page), ("ticket", shaping.ticket)) if label in dict(shape.labels)]
+            kinds = [
+                k for k, shape in (("page", shaping.page), ("ticket", shaping.ticket)) if label in dict(shape.labels)
+            ]
             if kinds:
                 message = (
                     f"cannot group by {label!r}: the service's alerting.{kinds[0]}.labels set it on this alert, so every "

@@ -42,6 +42,8 @@ def _annotation_keys(value: dict[str, str]) -> dict[str, str]:
 
 AlertName = Annotated[str, Field(max_length=128), AfterValidator(_alert_name)]
 Annotations = Annotated[dict[s.LabelName, s.Text], AfterValidator(_annotation_keys)]
+
+
 def _for(value: str) -> str:
     # A longer hold says the burn is not urgent: a longer window says that better. And
     # the generated tests step through the whole `for` a minute at a time.

@@ -8,6 +8,7 @@ import contextlib
 import email
 import email.policy
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -202,3 +203,63 @@ def smtp_server() -> Iterator[tuple[int, list[EmailMessage]]]:
         yield port, received
     finally:
         controller.stop()
+
+
+# Chromium's flags that work here, as root, with nothing to reach: no sandbox (root), no
+# GPU, no first-run, background networking or component updates (they would dial out).
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    # Every console message of the page, uncaught errors and Content Security Policy
+    # refusals included, goes to stderr as `...:CONSOLE:<line>] "<text>", source: <url>`.
+    # This build logs them all at INFO whatever their level, so a page under test must
+    # log nothing: any console line is a failure.
+    "--enable-logging=stderr",
+    "--v=0",
+)
+_CONSOLE = re.compile(r':CONSOLE[:(]\d+\)?\] "(.*)", source: ')
+
+
+@dataclass
+class Rendered:
+    dom: str  # the document after its scripts ran (--dump-dom)
+    console: list[str]  # every console message, from both runs
+
+
+def chromium(
+    page: Path, workdir: Path, screenshot: Path, size: tuple[int, int] = (1280, 1400), fragment: str = ""
+) -> Rendered:
+    """Open a local file (at `#fragment` if given) in Debian's headless chromium, a fresh
+    profile each run: once for the DOM after scripts, once for a screenshot. Both runs'
+    console messages are kept."""
+    exe = binary("chromium", "chromium-browser")
+    console: list[str] = []
+    outputs = []
+    for i, action in enumerate(("--dump-dom", f"--screenshot={screenshot}")):
+        profile = workdir / f"chromium-profile-{i}"
+        args = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", action]
+        url = page.resolve().as_uri() + (f"#{fragment}" if fragment else "")
+        done = subprocess.run([*args, url], capture_output=True, timeout=180, check=False)
+        stderr = done.stderr.decode(errors="replace")
+        assert done.returncode == 0, f"chromium exited {done.returncode}:\n{stderr[-4000:]}"
+        console += [m.group(1) for m in map(_CONSOLE.search, stderr.splitlines()) if m]
+        outputs.append(done.stdout.decode(errors="replace"))
+        shutil.rmtree(profile, ignore_errors=True)
+    assert screenshot.is_file(), f"chromium wrote no screenshot at {screenshot}"
+    return Rendered(outputs[0], console)
+
+
+def artifacts(name: str) -> Path:
+    """A folder for what a person looks at after a run (screenshots): build/artifacts/<name>,
+    git-ignored, emptied first."""
+    folder = Path(__file__).resolve().parent.parent / "build" / "artifacts" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

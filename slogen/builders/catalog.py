@@ -228,7 +228,11 @@ def _burn_rate(entry: Entry, slo: m.SLO) -> list[str]:
     hold = _for_ms(entry)
     soonest = min((time_to_fire(t, slo.budget) for t in matching), default=0)  # the `for` included
     then = f", {format_duration(hold)} of which is the rule's `for`" if hold else ""
-    per = f" Grouped by {md.text(', '.join(slo.by))}: each value has its own budget and fires on its own." if slo.by else ""
+    per = (
+        f" Grouped by {md.text(', '.join(slo.by))}: each value has its own budget and fires on its own."
+        if slo.by
+        else ""
+    )
     return [
         f"**What it means:** {md.text(slo.service)}/{md.text(slo.id)}{about} is spending its error budget "
         f"({fmt_percent(slo.budget)} of {counted(slo.sli)} over {period}, for an objective of {fmt_percent(slo.objective)}) "
@@ -249,7 +253,9 @@ def _threshold(entry: Entry, alert: m.ThresholdAlert) -> list[str]:
     what = "the expression" if raw else describe_measure(alert)
     # a gauge is compared as it is now, a raw expression over the windows it writes itself
     windowless = raw or isinstance(alert.kind, m.GaugeAlert)
-    window = ("the expression's own" if raw else "its current value") if windowless else format_duration(alert.window_ms)
+    window = (
+        ("the expression's own" if raw else "its current value") if windowless else format_duration(alert.window_ms)
+    )
     per = f" per {md.text(', '.join(alert.by))}" if alert.by else ""
     threshold = format_threshold(alert, level.value)
     hold = _for_ms(entry)
@@ -263,8 +269,14 @@ def _threshold(entry: Entry, alert: m.ThresholdAlert) -> list[str]:
         "",
         *_table(
             ["condition", "measured over", "for", "fires after (total outage)"],
-            [[f"{what} {_COMPARISON[level.op]} {threshold}", window, format_duration(hold) if hold else "none",
-              _outage(alert, level, hold)]],
+            [
+                [
+                    f"{what} {_COMPARISON[level.op]} {threshold}",
+                    window,
+                    format_duration(hold) if hold else "none",
+                    _outage(alert, level, hold),
+                ]
+            ],
         ),
     ]
 
@@ -309,7 +321,9 @@ def _facts(entry: Entry, ctx: Context) -> list[str]:
     labels = ", ".join(md.code(f"{k}={_quote(v)}") for k, v in sorted(entry.labels.items()))
     annotations = entry.rule.get("annotations", {})
     source = entry.item.source
-    spec_link = md.link(md.text(f"{source.spec_path}:{source.line}"), f"{c.CATALOG_TO_ROOT}{source.spec_path}#L{source.line}")
+    spec_link = md.link(
+        md.text(f"{source.spec_path}:{source.line}"), f"{c.CATALOG_TO_ROOT}{source.spec_path}#L{source.line}"
+    )
     rule_link = md.link(md.code(f"out/{entry.rules_file}"), f"../{entry.rules_file}")
     return [
         f"- **Labels:** {labels}",

@@ -363,9 +363,7 @@ def overview_dashboard(model: m.Model) -> dict[str, Any]:
         Panel(
             "stat",
             "SLO alerts firing",
-            [
-                Query(f"count({_burn_alerts(model)}) or vector(0)", instant=True)
-            ],
+            [Query(f"count({_burn_alerts(model)}) or vector(0)", instant=True)],
             x=16,
             y=0,
             w=8,

@@ -59,7 +59,9 @@ def explain_routing(model: m.Model, item: m.SLO | m.ThresholdAlert) -> str:
             per = f" for the same {', '.join(same)}" if same else ""
             if same and labels["alertname"] == c.ALERT_ABSENT:
                 # the inhibit rule's `equal` needs the label on both: the absent-data alert has none
-                lines.append(f"      never inhibited: it has no {', '.join(same)} label, which a page of each value has")
+                lines.append(
+                    f"      never inhibited: it has no {', '.join(same)} label, which a page of each value has"
+                )
             else:
                 lines.append(f"      inhibited while a {page} alert of {item.service}/{item.id}{per} fires")
     return "\n".join(lines)

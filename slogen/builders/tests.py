@@ -221,7 +221,12 @@ def _threshold_labels(alert: m.ThresholdAlert) -> dict[str, str]:
     """The labels the alert's expression returns, under the rule's own labels."""
     kind = alert.kind
     base = sx.group_labels(_group_selectors(kind), alert.by)
-    if isinstance(kind, m.RatioAlert) and kind.slo is not None and alert.by == kind.slo.by and alert.window_ms == c.BASE_WINDOW_MS:
+    if (
+        isinstance(kind, m.RatioAlert)
+        and kind.slo is not None
+        and alert.by == kind.slo.by
+        and alert.window_ms == c.BASE_WINDOW_MS
+    ):
         base = {**base, **kind.slo.label_dict()}  # the recorded SLO series carry the SLO's labels
     if isinstance(kind, m.GaugeAlert) and not alert.by:
         base = _gauge_labels(kind)

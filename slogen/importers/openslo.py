@@ -58,7 +58,9 @@ class _Converter:
             kind, name = doc.data["kind"], doc.data["metadata"]["name"]
             seen = self.by_kind.setdefault(kind, {})
             if name in seen:
-                self.chk.refuse(doc, ("metadata", "name"), f"a second {kind} named {name} (first at {Origin.of(seen[name])})")
+                self.chk.refuse(
+                    doc, ("metadata", "name"), f"a second {kind} named {name} (first at {Origin.of(seen[name])})"
+                )
                 continue
             seen[name] = doc
 
@@ -91,7 +93,8 @@ class _Converter:
             "description": spec.get("description"),
             "runbook": extras.get("runbook"),
             "labels": labels(self.chk, doc, ("metadata", "labels"), data["metadata"]["labels"])
-            if data["metadata"].get("labels") else None,
+            if data["metadata"].get("labels")
+            else None,
             "alerting": extras.get("alerting"),
         }
         svc.data.update({k: v for k, v in found.items() if v is not None})
@@ -132,10 +135,16 @@ class _Converter:
         for i, name in enumerate(names):
             body = self.objective(doc, i, sli, extras, window, name)
             if name in svc.origins:
-                self.chk.refuse(doc, ("metadata", "name"), f"a second SLO {name} of service {svc.name} (first at {svc.origins[name]})")
+                self.chk.refuse(
+                    doc,
+                    ("metadata", "name"),
+                    f"a second SLO {name} of service {svc.name} (first at {svc.origins[name]})",
+                )
             elif body is not None:
                 svc.data.setdefault("slos", {})[name] = body
-                svc.origins[name] = Origin(doc.file, doc.line_of(("spec", "objectives", i)) if len(names) > 1 else doc.line_of(()))
+                svc.origins[name] = Origin(
+                    doc.file, doc.line_of(("spec", "objectives", i)) if len(names) > 1 else doc.line_of(())
+                )
 
     def time_window(self, doc: Document, value: Any) -> str | None:
         path: Path_ = ("spec", "timeWindow")
@@ -147,7 +156,9 @@ class _Converter:
             return None
         window = duration(item["duration"])
         if window is None:
-            self.chk.refuse(doc, (*path, "duration"), "not an OpenSLO duration shorthand ([0-9]+ and one of m h d w M Q Y)")
+            self.chk.refuse(
+                doc, (*path, "duration"), "not an OpenSLO duration shorthand ([0-9]+ and one of m h d w M Q Y)"
+            )
             return None
         try:
             parse_duration(window)
@@ -196,7 +207,11 @@ class _Converter:
         if not self.chk.fields(doc, path, spec, SPEC["SLI"]):
             return None
         if "thresholdMetric" in spec:
-            self.chk.refuse(doc, (*path, "thresholdMetric"), "a threshold SLI (each value good or bad against `value`) has no slogen kind: slogen's SLIs are ratios of events; use ratioMetric")
+            self.chk.refuse(
+                doc,
+                (*path, "thresholdMetric"),
+                "a threshold SLI (each value good or bad against `value`) has no slogen kind: slogen's SLIs are ratios of events; use ratioMetric",
+            )
             return None
         if "ratioMetric" not in spec:
             self.chk.refuse(doc, path, "give ratioMetric (thresholdMetric is not imported)")
@@ -213,7 +228,11 @@ class _Converter:
             self.chk.refuse(doc, path, "give total and one of good and bad (or raw with rawType)")
             return None
         if value.get("counter") is False:
-            self.chk.refuse(doc, (*path, "counter"), "counter: false (queries that are already rates or gauges) is not imported: slogen reads counters")
+            self.chk.refuse(
+                doc,
+                (*path, "counter"),
+                "counter: false (queries that are already rates or gauges) is not imported: slogen reads counters",
+            )
             return None
         events = {k: self.events(doc, (*path, k), value[k]) for k in (*given, "total")}
         if any(e is None for e in events.values()):
@@ -231,7 +250,11 @@ class _Converter:
         try:
             top, bottom = q.ratio(query)
         except q.NotCounters as exc:
-            self.chk.refuse(doc, (*path, "raw"), f"{exc}; slogen writes other error ratios as a raw SLI with `$window` and `test:` series (raw: {{error_ratio, test}}): write that SLO by hand")
+            self.chk.refuse(
+                doc,
+                (*path, "raw"),
+                f"{exc}; slogen writes other error ratios as a raw SLI with `$window` and `test:` series (raw: {{error_ratio, test}}): write that SLO by hand",
+            )
             return None
         return self.grouped(doc, path, {"bad" if kind == "failure" else "good": top, "total": bottom})
 
@@ -255,7 +278,8 @@ class _Converter:
             return q.events(query)
         except q.NotCounters as exc:
             self.chk.refuse(
-                doc, (*path, "metricSource", "spec", "query"),
+                doc,
+                (*path, "metricSource", "spec", "query"),
                 f"{exc}; other expressions need `$window` in place of the range and `test:` series in slogen "
                 "(ratio: {bad: <expression>, total: ..., test: {erroring, healthy}}): write that SLO by hand",
             )
@@ -275,7 +299,11 @@ class _Converter:
                 return None
             kind = found.data["spec"]["type"]
         if not isinstance(kind, str) or kind.lower() != "prometheus":  # OpenSLO sets no naming convention
-            self.chk.refuse(doc, path, f"a {kind or 'untyped'} metric source: slogen compiles Prometheus queries only (type: Prometheus)")
+            self.chk.refuse(
+                doc,
+                path,
+                f"a {kind or 'untyped'} metric source: slogen compiles Prometheus queries only (type: Prometheus)",
+            )
             return None
         spec = source.get("spec")
         if not isinstance(spec, dict) or set(spec) != {"query"}:

@@ -60,7 +60,7 @@ class Targets:
             return ""
         out = [
             "# The OpenSLO notification targets of the imported SLOs, as slo/alerting.yaml would\n",
-            "# route to them (see the README, \"The routing\"). Fill in each TODO (secrets go in\n",
+            '# route to them (see the README, "The routing"). Fill in each TODO (secrets go in\n',
             "# *_file fields), uncomment, save as slo/alerting.yaml, then delete this file.\n",
             "#\n# version: 1\n# receivers:\n",
         ]
@@ -110,7 +110,9 @@ class Policies:
                 "burn_rate_alerts from the written SLO for slogen's default alerts)"
             )
         tiers = list(self.tiers.values())
-        enabled = s.BurnRateAlerts(page=any(x["severity"] == "page" for x in tiers), ticket=any(x["severity"] == "ticket" for x in tiers))
+        enabled = s.BurnRateAlerts(
+            page=any(x["severity"] == "page" for x in tiers), ticket=any(x["severity"] == "ticket" for x in tiers)
+        )
         if not tiers or self.defaults(enabled) == {_key(x) for x in tiers}:
             if not (enabled.page and enabled.ticket):
                 out["burn_rate_alerts"] = {"page": enabled.page, "ticket": enabled.ticket}
@@ -139,7 +141,11 @@ class Policies:
         conditions = spec["conditions"]
         if not isinstance(conditions, list) or len(conditions) != 1:
             # README, Notes (AlertPolicy): an array "but only allows one single condition"
-            chk.refuse(doc, (*path, "spec", "conditions"), "an OpenSLO v1 alert policy has exactly one condition: give each condition its own policy")
+            chk.refuse(
+                doc,
+                (*path, "spec", "conditions"),
+                "an OpenSLO v1 alert policy has exactly one condition: give each condition its own policy",
+            )
             return
         if spec.get("alertWhenBreaching") is not True:
             self.conv.out.warnings.append(
@@ -191,7 +197,8 @@ class Policies:
         kind = kind or SEVERITY_TIER.get(severity)
         if kind not in ("page", "ticket") or not isinstance(severity, str):
             self.conv.chk.refuse(
-                doc, (*path, "spec", "severity"),
+                doc,
+                (*path, "spec", "severity"),
                 f"slogen's burn-rate alerts are pages or tickets: severity critical or page, warning or ticket "
                 f"(or annotate the condition {TIER}: page|ticket to keep {severity!r} as the severity label)",
             )
@@ -223,7 +230,11 @@ class Policies:
             chk.refuse(doc, (*where, "lookbackWindow"), str(exc))
             return None
         if long_ms < 10 * 60_000:
-            chk.refuse(doc, (*where, "lookbackWindow"), "at least 10m: slogen's tiers also watch a short window of at least 5m (the rate every SLI is recorded at), shorter than this one")
+            chk.refuse(
+                doc,
+                (*where, "lookbackWindow"),
+                "at least 10m: slogen's tiers also watch a short window of at least 5m (the rate every SLI is recorded at), shorter than this one",
+            )
             return None
         tier: dict[str, Any] = {"severity": kind, "long": long, "short": self.short(doc, path, item, long)}
         tier["factor"] = int(factor) if factor == factor.to_integral_value() else float(factor)
@@ -264,6 +275,9 @@ class Policies:
 
 def _key(tier: dict[str, Any]) -> tuple[str, int, int, Decimal, int]:
     return (
-        tier["severity"], parse_duration(tier["long"]), parse_duration(tier["short"]),
-        Decimal(str(tier["factor"])), parse_duration(tier["for"]) if "for" in tier else 0,
+        tier["severity"],
+        parse_duration(tier["long"]),
+        parse_duration(tier["short"]),
+        Decimal(str(tier["factor"])),
+        parse_duration(tier["for"]) if "for" in tier else 0,
     )

@@ -58,7 +58,9 @@ def export(docs: list[Document], model: m.Model) -> Exported:
         if isinstance(data, dict) and "service" in data:
             services.setdefault(data["service"], []).append(data)
         elif isinstance(data, dict) and "receivers" in data:
-            out.left_out.append(f"{doc.file}: the routing (receivers, routes): OpenSLO's notification targets name no delivery")
+            out.left_out.append(
+                f"{doc.file}: the routing (receivers, routes): OpenSLO's notification targets name no delivery"
+            )
         elif is_settings_file(data):
             out.left_out.append(f"{doc.file}: the settings (grafana, compatibility): OpenSLO has no place for them")
     ids = [slo.id for slo in model.slos()]
@@ -123,12 +125,19 @@ def _slo_docs(slo: m.SLO, body: dict[str, Any], name: str) -> list[dict[str, Any
     spec |= {
         "service": slo.service,
         "indicatorRef": _name(f"{slo.service}-{slo.id}"),
-        "timeWindow": [{"duration": window if duration(window) == window else shorthand(slo.period_ms), "isRolling": True}],
+        "timeWindow": [
+            {"duration": window if duration(window) == window else shorthand(slo.period_ms), "isRolling": True}
+        ],
         "budgetingMethod": "Occurrences",
         "objectives": [{"target": float(slo.objective)}],
         "alertPolicies": _policies(slo, name),
     }
-    sli = {"apiVersion": API_VERSION, "kind": "SLI", "metadata": {"name": _name(f"{slo.service}-{slo.id}")}, "spec": sli_spec}
+    sli = {
+        "apiVersion": API_VERSION,
+        "kind": "SLI",
+        "metadata": {"name": _name(f"{slo.service}-{slo.id}")},
+        "spec": sli_spec,
+    }
     return [sli, {"apiVersion": API_VERSION, "kind": "SLO", "metadata": meta, "spec": spec}]
 
 
@@ -174,8 +183,11 @@ def _policies(slo: m.SLO, name: str) -> list[dict[str, Any]]:
             "spec": {
                 "severity": slo.shaping.of(tier.severity).severity,
                 "condition": {
-                    "kind": "burnrate", "op": "gt", "threshold": _number(tier.factor),
-                    "lookbackWindow": shorthand(tier.long_ms), "alertAfter": shorthand(tier.for_ms) if tier.for_ms else "0m",
+                    "kind": "burnrate",
+                    "op": "gt",
+                    "threshold": _number(tier.factor),
+                    "lookbackWindow": shorthand(tier.long_ms),
+                    "alertAfter": shorthand(tier.for_ms) if tier.for_ms else "0m",
                 },
             },
         }
@@ -208,9 +220,13 @@ def write(exported: Exported, out_dir: Path) -> list[Path]:
     """Write every file, or none: a file there that this command did not write (a spec,
     someone's OpenSLO) is refused, so that `--out slo` cannot replace the specs."""
     targets = {out_dir / name: HEADER + text for name, text in exported.files.items()}
-    foreign = [p for p in targets if p.exists() and not p.read_text(encoding="utf-8", errors="replace").startswith(HEADER)]
+    foreign = [
+        p for p in targets if p.exists() and not p.read_text(encoding="utf-8", errors="replace").startswith(HEADER)
+    ]
     if foreign:
-        raise SpecError([Problem(str(p), 0, "", "exists and was not written by slogen export: not replaced") for p in foreign])
+        raise SpecError(
+            [Problem(str(p), 0, "", "exists and was not written by slogen export: not replaced") for p in foreign]
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     for path, text in targets.items():
         path.write_text(text, encoding="utf-8")

@@ -25,13 +25,23 @@ SPEC: dict[str, dict[str, bool]] = {
     "Service": {"description": False},
     "SLI": {"description": False, "thresholdMetric": False, "ratioMetric": False},
     "SLO": {
-        "description": False, "service": True, "indicator": False, "indicatorRef": False, "timeWindow": True,
-        "budgetingMethod": True, "objectives": True, "alertPolicies": False,
+        "description": False,
+        "service": True,
+        "indicator": False,
+        "indicatorRef": False,
+        "timeWindow": True,
+        "budgetingMethod": True,
+        "objectives": True,
+        "alertPolicies": False,
     },
     "DataSource": {"description": False, "type": True, "connectionDetails": False},
     "AlertPolicy": {
-        "description": False, "alertWhenNoData": False, "alertWhenResolved": False, "alertWhenBreaching": False,
-        "conditions": True, "notificationTargets": True,
+        "description": False,
+        "alertWhenNoData": False,
+        "alertWhenResolved": False,
+        "alertWhenBreaching": False,
+        "conditions": True,
+        "notificationTargets": True,
     },
     "AlertCondition": {"description": False, "severity": True, "condition": True},
     "AlertNotificationTarget": {"description": False, "target": True},
@@ -44,8 +54,15 @@ SOURCE = {"metricSourceRef": False, "type": False, "spec": False}
 TIME_WINDOW = {"duration": True, "isRolling": False, "calendar": False}
 CALENDAR = {"startTime": True, "timeZone": True}
 OBJECTIVE = {
-    "displayName": False, "op": False, "value": False, "target": False, "targetPercent": False,
-    "timeSliceTarget": False, "timeSliceWindow": False, "indicator": False, "indicatorRef": False,
+    "displayName": False,
+    "op": False,
+    "value": False,
+    "target": False,
+    "targetPercent": False,
+    "timeSliceTarget": False,
+    "timeSliceWindow": False,
+    "indicator": False,
+    "indicatorRef": False,
     "compositeWeight": False,
 }
 # kind defaults to burnrate and alertAfter to 0m (README, Notes (AlertCondition)); op is in
@@ -127,7 +144,9 @@ class Checker:
     def description(self, doc: Document, path: Path_, spec: dict[str, Any]) -> bool:
         text = spec.get("description")
         if text is not None and (not isinstance(text, str) or len(text) > MAX_DESCRIPTION):
-            self.refuse(doc, (*path, "description"), f"a description is a string of at most {MAX_DESCRIPTION} characters")
+            self.refuse(
+                doc, (*path, "description"), f"a description is a string of at most {MAX_DESCRIPTION} characters"
+            )
             return False
         return True
 

@@ -179,7 +179,9 @@ def _tiers(window_ms: int, budget: Decimal, kinds: list[str]) -> tuple[list[dict
         if w.for_ms:
             tier["for"] = format_duration(min(w.for_ms, DAY_MS))
         if w.for_ms > DAY_MS:
-            notes.append(f"Pyrra holds its {format_duration(w.long_ms)} tier {format_duration(w.for_ms)}; slogen's for is at most 1d")
+            notes.append(
+                f"Pyrra holds its {format_duration(w.long_ms)} tier {format_duration(w.for_ms)}; slogen's for is at most 1d"
+            )
         tiers.append(tier)
     return tiers, notes
 

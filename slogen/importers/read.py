@@ -63,7 +63,9 @@ def _text(path: Path, display: str) -> str:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise SpecError([Problem(display, line, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")]) from None
+        raise SpecError(
+            [Problem(display, line, "", f"not UTF-8: byte 0x{raw[exc.start]:02x} at offset {exc.start}")]
+        ) from None
 
 
 def documents_of(text: str, file: str) -> list[load.Document]:
