@@ -73,12 +73,11 @@ def build_operator_tree(
     files: dict[str, bytes] = {}
     names: dict[str, str] = {}
     for service in model.services:
-        where = (service.source.file, service.source.line, service.name)
         taken = names.setdefault(rule_name(service.name), service.name)
         if taken != service.name:
-            problems.append(
-                Problem(*where, f"its Kubernetes name {rule_name(service.name)} is {taken}'s too: rename one")
-            )
+            # Kubernetes names have no '_': both services would write the same objects.
+            message = f"{TARGET} names its manifests {rule_name(service.name)}, as it does {taken}'s: rename one"
+            problems.append(Problem(service.source.file, service.source.line, "service", message))
             continue
         rule = _prometheus_rule(service, target, service_groups(service, rule_files))
         files[rule_file(service.name)] = to_yaml(rule, c.HEADER.format(source=service.source.spec_path))
