@@ -5,6 +5,7 @@ checked against the CRDs' published schemas (tests/k8s), by promtool, and in Pyt
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,6 +20,7 @@ from slogen.check import _failure
 from slogen.check_operator import manifest_problem, operator_stages
 from slogen.errors import SpecError
 
+from .conftest import REPO
 from .golden import CASES, build
 
 CASE = CASES / "operator"
@@ -260,3 +262,18 @@ def test_the_schema_check_catches_violations_and_unknown_fields(tree: dict[str, 
     assert any(line.startswith("interval: ") and "pattern" in line for line in lines)
     assert any(line.startswith("configmap: metadata.lables: not a field") for line in lines)
     assert any(line.startswith("secret: ") and "stringData" in line for line in lines)
+
+
+def test_the_readme_operator_example_is_accepted(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+    block = next(b for b in blocks if b.startswith("# slo/slogen.yaml of a team on Kubernetes"))
+    shutil.copytree(CASE / "slo", tmp_path / "slo")
+    (tmp_path / "slo" / "slogen.yaml").write_text(block)
+    model = api.load_model(api.Options(spec_dir=tmp_path / "slo"))
+    assert model.settings.operator is not None
+    assert model.settings.operator.namespace == "monitoring"
+    assert model.settings.operator.rule_labels == (("release", "kube-prometheus-stack"),)
+    assert model.settings.operator.dashboard_labels == (("grafana_dashboard", "1"),)
+    assert model.settings.operator.alertmanager == "main"
+    assert model.settings.grafana_folder == "Platform SLOs"
