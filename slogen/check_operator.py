@@ -6,6 +6,7 @@ against the CRDs' published schemas in the tests (tests/k8s)."""
 
 from __future__ import annotations
 
+import base64
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -58,13 +59,18 @@ def manifest_problem(root: Path, rel: str) -> str:
     why = _metadata_problem(data["metadata"])
     if why or kind[1] == "PrometheusRule":
         return why
-    body = data.get("stringData" if kind[1] == "Secret" else "data")
+    body = data.get("data")
     if not isinstance(body, dict) or not all(isinstance(v, str) for v in body.values()):
         return "its data must map keys to text"
+    if kind[1] == "Secret":
+        try:  # a Secret's data is base64; Kubernetes' limit is on the decoded bytes
+            body = {k: base64.b64decode(v, validate=True).decode("utf-8") for k, v in body.items()}
+        except ValueError:
+            return "its data must be base64 of UTF-8 text"
     size = sum(len(str(k).encode()) + len(v.encode()) for k, v in body.items())
     if size > MAX_DATA_BYTES:
         return f"its data holds {size} bytes, over the {MAX_DATA_BYTES} Kubernetes allows"
-    return _secret_problem(root, data) if kind[1] == "Secret" else ""
+    return _secret_problem(root, body) if kind[1] == "Secret" else ""
 
 
 def _metadata_problem(meta: dict[str, Any]) -> str:
@@ -81,10 +87,9 @@ def _metadata_problem(meta: dict[str, Any]) -> str:
     return ""
 
 
-def _secret_problem(root: Path, data: dict[str, Any]) -> str:
-    """The Secret's config is out/alertmanager's but for the templates' folder (amtool
-    checked that one), and its templates are out/alertmanager's templates."""
-    body = data["stringData"]
+def _secret_problem(root: Path, body: dict[str, str]) -> str:
+    """The Secret's config (decoded) is out/alertmanager's but for the templates' folder
+    (amtool checked that one), and its templates are out/alertmanager's templates."""
     config = yaml.safe_load(body.get(CONFIG_KEY, "")) or {}
     ours = yaml.safe_load((root / c.ALERTMANAGER_CONFIG).read_text(encoding="utf-8"))
     if config.get("templates") != [f"{CONFIG_DIR}/*.tmpl"]:
@@ -92,7 +97,7 @@ def _secret_problem(root: Path, data: dict[str, Any]) -> str:
     if {**config, "templates": ours.get("templates")} != ours:
         return f"{CONFIG_KEY} differs from out/{c.ALERTMANAGER_CONFIG}"
     folder = (root / c.ALERTMANAGER_TEMPLATE).parent
-    templates = {p.name: p.read_text(encoding="utf-8").rstrip("\n") for p in folder.glob("*.tmpl")}
+    templates = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("*.tmpl")}
     if {k: v for k, v in body.items() if k != CONFIG_KEY} != templates:
         return f"its template keys differ from out/{folder.relative_to(root).as_posix()}"
     return ""

@@ -7,7 +7,7 @@ under out/prometheus-operator/, all in the settings' namespace:
 - dashboards/<name>.yaml: a ConfigMap per dashboard of out/grafana with the labels the
   Grafana sidecar watches; key <name>.json is the dashboard.
 - alertmanager-secret.yaml: the Secret alertmanager-<name> the operator reads (key
-  alertmanager.yaml), the notification templates as further keys. The operator mounts
+  alertmanager.yaml), the notification templates as further keys (base64, as `data`). The operator mounts
   every key of it in /etc/alertmanager/config (prometheus-operator's
   pkg/alertmanager/statefulset.go, alertmanagerConfDir), so the config's templates read
   from there.
@@ -20,6 +20,7 @@ told at the spec line it comes from, before anything is written.
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -84,10 +85,8 @@ def build_operator_tree(
     for rel, data in _dashboards(model, target, tree, problems).items():
         files[rel] = data
     if model.routing is not None:
-        secret = _secret(model, target, tree)
-        _check_size(
-            secret["stringData"], f"the Secret alertmanager-{target.alertmanager}", _routing_where(model), problems
-        )
+        secret, sizes = _secret(model, target, tree)
+        _check_size(sizes, f"the Secret alertmanager-{target.alertmanager}", _routing_where(model), problems)
         files[SECRET_FILE] = to_yaml(secret, c.HEADER.format(source=model.routing.source.spec_path))
     if problems:
         raise SpecError(sorted(problems))
@@ -139,23 +138,27 @@ def _dashboards(
     return files
 
 
-def _secret(model: m.Model, target: m.OperatorTarget, tree: dict[str, bytes]) -> dict[str, Any]:
+def _secret(model: m.Model, target: m.OperatorTarget, tree: dict[str, bytes]) -> tuple[dict[str, Any], dict[str, int]]:
+    """The Secret, and the size of each of its files (Kubernetes' limit is on those)."""
     assert model.routing is not None
     config = am.build_alertmanager_config(model.routing, am.inhibit_by(model))
     # The operator mounts every key of the Secret in one folder, the templates included.
     config["templates"] = [f"{CONFIG_DIR}/*.tmpl"]
-    header = c.HEADER.format(source=model.routing.source.spec_path)
-    data = {CONFIG_KEY: to_yaml(config, header).decode("utf-8").rstrip("\n")}
+    files = {CONFIG_KEY: to_yaml(config, c.HEADER.format(source=model.routing.source.spec_path))}
     for rel in sorted(tree):
         if rel.startswith("alertmanager/templates/") and rel.endswith(".tmpl"):
-            data[PurePosixPath(rel).name] = tree[rel].decode("utf-8").rstrip("\n")
-    return {
+            files[PurePosixPath(rel).name] = tree[rel]
+    # `data`, not `stringData`: server-side apply owns stringData's keys, not the data keys
+    # the API server turns them into, so a key dropped later would stay in the Secret
+    # (kubernetes/kubernetes#108008; Kubernetes docs, "Secrets", stringData).
+    secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": _metadata(f"alertmanager-{target.alertmanager}", target, ()),
         "type": "Opaque",
-        "stringData": data,
+        "data": {key: base64.b64encode(value).decode("ascii") for key, value in files.items()},
     }
+    return secret, {key: len(value) for key, value in files.items()}
 
 
 def _routing_where(model: m.Model) -> tuple[str, int, str]:
@@ -163,8 +166,9 @@ def _routing_where(model: m.Model) -> tuple[str, int, str]:
     return (model.routing.source.file, model.routing.source.line, "routing")
 
 
-def _check_size(data: dict[str, str], what: str, where: tuple[str, int, str], problems: list[Problem]) -> None:
-    size = sum(len(k.encode()) + len(v.encode()) for k, v in data.items())
+def _check_size(data: dict[str, Any], what: str, where: tuple[str, int, str], problems: list[Problem]) -> None:
+    """data: key -> text, or key -> size in bytes (a Secret's, before base64)."""
+    size = sum(len(k.encode()) + (v if isinstance(v, int) else len(v.encode())) for k, v in data.items())
     if size > MAX_DATA_BYTES:
         problems.append(
             Problem(

@@ -4,6 +4,7 @@ checked against the CRDs' published schemas (tests/k8s), by promtool, and in Pyt
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -82,22 +83,25 @@ def test_dashboards_are_configmaps_for_the_sidecar(tree: dict[str, bytes]) -> No
         assert cm["data"][f"{name}.json"] + "\n" == tree[f"grafana/{board}.json"].decode()
 
 
+def _secret_files(secret: dict[str, Any]) -> dict[str, str]:
+    return {key: base64.b64decode(value, validate=True).decode() for key, value in secret["data"].items()}
+
+
 def test_the_alertmanager_secret_is_the_routing_with_templates_where_the_operator_mounts_them(
     tree: dict[str, bytes],
 ) -> None:
     secret = _yaml(tree, f"{OUT}/alertmanager-secret.yaml")
     assert secret["metadata"]["name"] == "alertmanager-platform"
-    assert sorted(secret["stringData"]) == ["alertmanager.yaml", "slogen.tmpl"]
-    config = yaml.safe_load(secret["stringData"]["alertmanager.yaml"])
+    assert "stringData" not in secret, "server-side apply would keep a dropped stringData key"
+    files = _secret_files(secret)
+    assert sorted(files) == ["alertmanager.yaml", "slogen.tmpl"]
+    config = yaml.safe_load(files["alertmanager.yaml"])
     ours = _yaml(tree, "alertmanager/alertmanager.yml")
     assert config["templates"] == ["/etc/alertmanager/config/*.tmpl"]
     assert {**config, "templates": ["templates/*.tmpl"]} == ours
-    assert secret["stringData"]["slogen.tmpl"] + "\n" == tree["alertmanager/templates/slogen.tmpl"].decode()
+    assert files["slogen.tmpl"] == tree["alertmanager/templates/slogen.tmpl"].decode()
     # secret files stay paths: the Alertmanager resource mounts them (spec.secrets)
-    assert (
-        "routing_key_file: /etc/alertmanager/secrets/platform-pagerduty/routing-key"
-        in (secret["stringData"]["alertmanager.yaml"])
-    )
+    assert "routing_key_file: /etc/alertmanager/secrets/platform-pagerduty/routing-key" in files["alertmanager.yaml"]
 
 
 def test_kustomization_lists_every_manifest(tree: dict[str, bytes]) -> None:
@@ -204,6 +208,8 @@ def test_promtool_catches_a_broken_rule_inside_a_prometheus_rule(tree: dict[str,
         ("dashboards/slo-ingress.yaml", "grafana_dashboard: '1'", "grafana_dashboard: '1 '", "label value"),
         ("alertmanager-secret.yaml", "/etc/alertmanager/config/*.tmpl", "templates/*.tmpl", "templates must read"),
         ("alertmanager-secret.yaml", "resolve_timeout: 5m", "resolve_timeout: 6m", "differs from out/alertmanager"),
+        ("alertmanager-secret.yaml", "{{ define", "{{ defin", "template keys differ from out/alertmanager"),
+        ("alertmanager-secret.yaml", "data:\n  alertmanager.yaml: ", "data:\n  alertmanager.yaml: _", "base64"),
         ("kustomization.yaml", "- rules/ingress.yaml\n", "", "resources must list every manifest"),
     ],
 )
@@ -212,8 +218,17 @@ def test_validate_catches_a_broken_manifest(
 ) -> None:
     root = _write(tree, tmp_path)
     path = root / OUT / rel
-    assert old in path.read_text()
-    path.write_text(path.read_text().replace(old, new, 1))
+    if rel == "alertmanager-secret.yaml" and not old.startswith("data:"):
+        # an edit of a file inside the Secret: decode its data, edit, encode again
+        secret = yaml.safe_load(path.read_text())
+        files = _secret_files(secret)
+        assert any(old in text for text in files.values())
+        edited = {key: text.replace(old, new, 1) for key, text in files.items()}
+        secret["data"] = {key: base64.b64encode(text.encode()).decode() for key, text in edited.items()}
+        path.write_text(yaml.safe_dump(secret, sort_keys=False))
+    else:
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new, 1))
     assert problem in manifest_problem(root, f"{OUT}/{rel}")
     _, manifests = operator_stages(root, {}, _failure)
     assert len(manifests.failures) == 1 and manifests.failures[0].startswith(f"out/{OUT}/{rel}: failed")
@@ -252,7 +267,7 @@ def test_the_schema_check_catches_violations_and_unknown_fields(tree: dict[str, 
     configmap = _yaml(tree, f"{OUT}/dashboards/slo-ingress.yaml")
     configmap["metadata"]["lables"] = configmap["metadata"].pop("labels")
     secret = _yaml(tree, f"{OUT}/alertmanager-secret.yaml")
-    secret["stringData"] = [secret["stringData"]]
+    secret["data"]["alertmanager.yaml"] = "not base64!"
     result = _schema_check([("rule", rule), ("interval", interval), ("configmap", configmap), ("secret", secret)])
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -261,7 +276,7 @@ def test_the_schema_check_catches_violations_and_unknown_fields(tree: dict[str, 
     assert any(line.startswith("rule: ") and "expr" in line and "required" in line for line in lines), lines
     assert any(line.startswith("interval: ") and "pattern" in line for line in lines)
     assert any(line.startswith("configmap: metadata.lables: not a field") for line in lines)
-    assert any(line.startswith("secret: ") and "stringData" in line for line in lines)
+    assert any(line.startswith("secret: ") and "data/data/alertmanager.yaml" in line for line in lines), lines
 
 
 def test_the_readme_operator_example_is_accepted(tmp_path: Path) -> None:
