@@ -292,3 +292,14 @@ def test_the_readme_operator_example_is_accepted(tmp_path: Path) -> None:
     assert model.settings.operator.dashboard_labels == (("grafana_dashboard", "1"),)
     assert model.settings.operator.alertmanager == "main"
     assert model.settings.grafana_folder == "Platform SLOs"
+
+
+def test_a_later_generate_without_the_target_removes_the_manifests(tmp_path: Path) -> None:
+    shutil.copytree(CASE / "slo", tmp_path / "slo")
+    options = api.Options(spec_dir=tmp_path / "slo", out_dir=tmp_path / "out", templates=None)
+    api.generate(options)
+    assert (tmp_path / "out" / OUT / "rules" / "ingress.yaml").is_file()
+    (tmp_path / "slo" / "slogen.yaml").write_text("version: 1\n")
+    api.generate(options)
+    assert not (tmp_path / "out" / OUT).exists()
+    assert (tmp_path / "out" / "prometheus" / "rules").is_dir()
