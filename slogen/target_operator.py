@@ -98,7 +98,8 @@ def _metadata(name: str, target: m.OperatorTarget, labels: tuple[tuple[str, str]
     return {
         "name": name,
         "namespace": target.namespace,
-        "labels": dict(sorted({**dict(labels), MANAGED_BY[0]: MANAGED_BY[1]}.items())),
+        # the settings' labels win over ours: they are what selectors match
+        "labels": dict(sorted({MANAGED_BY[0]: MANAGED_BY[1], **dict(labels)}.items())),
     }
 
 
@@ -125,9 +126,7 @@ def _dashboards(
         # The dashboard's JSON without its last newline: YAML keeps it as a literal block.
         body = {f"{name}.json": data.decode("utf-8").rstrip("\n")}
         where = (
-            (service.source.file, service.source.line, service.name)
-            if service
-            else (target.file, target.line, "targets")
+            (service.source.file, service.source.line, "service") if service else (target.file, target.line, "targets")
         )
         _check_size(body, f"the dashboard {rel}", where, problems)
         metadata = _metadata(name, target, target.dashboard_labels)

@@ -148,7 +148,7 @@ def test_a_dashboard_over_one_mebibyte_is_a_problem_at_its_service(tmp_path: Pat
     (spec / "big.yaml").write_text(_many_slos(1024 * 1024 // per_slo + 5))
     with pytest.raises(SpecError) as err:
         api.build_tree(api.load_model(api.Options(spec_dir=spec)), None)
-    (problem,) = [p for p in err.value.problems if p.path == "big"]
+    (problem,) = [p for p in err.value.problems if p.path == "service"]
     assert problem.line == 2
     assert "prometheus-operator: the dashboard grafana/big.json holds" in problem.message
     assert "over the 1 MiB (1048576 bytes)" in problem.message
@@ -299,7 +299,7 @@ def test_a_later_generate_without_the_target_removes_the_manifests(tmp_path: Pat
     options = api.Options(spec_dir=tmp_path / "slo", out_dir=tmp_path / "out", templates=None)
     api.generate(options)
     assert (tmp_path / "out" / OUT / "rules" / "ingress.yaml").is_file()
-    (tmp_path / "slo" / "slogen.yaml").write_text("version: 1\n")
+    (tmp_path / "slo" / "slogen.yaml").write_text("version: 1\ntargets: [prometheus]\n")
     api.generate(options)
     assert not (tmp_path / "out" / OUT).exists()
     assert (tmp_path / "out" / "prometheus" / "rules").is_dir()
