@@ -40,10 +40,16 @@ tools:
 	  fi; \
 	fi
 
+# The published Kubernetes and prometheus-operator schemas the tests check manifests
+# against (tests/k8s, npm packages pinned by package-lock.json); needs node and npm.
+K8S := tests/k8s
+$(K8S)/node_modules/.package-lock.json: $(K8S)/package-lock.json
+	cd $(K8S) && npm ci --no-audit --no-fund --loglevel=error
+
 # The team's specs first (seconds): out/ up to date with slo/, then promtool and amtool
 # on what slo/ generates. Then slogen's own tests, which read only fixtures under tests/,
 # so they pass whatever slo/ holds.
-test: $(STAMP) tools
+test: $(STAMP) tools $(K8S)/node_modules/.package-lock.json
 	$(BIN)/slogen generate --check
 	$(BIN)/slogen validate
 	$(BIN)/python -m pytest -q

@@ -23,6 +23,7 @@ from .dump import to_json, to_yaml
 from .errors import Problem, SpecError, WriteFailed
 from .load import load_dir
 from .resolve import resolve
+from .target_operator import build_operator_tree, operator_sources
 from .targets import build_target_files, target_file
 from .write import Tree, diff_trees, replace, write_tree
 
@@ -78,6 +79,8 @@ def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
         tree[rel] = to_json(board)
     tree[c.ALERT_CATALOG] = build_catalog(model, rule_files).encode()
     tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
+    if model.settings.operator is not None:
+        tree.update(build_operator_tree(model, rule_files, tree))
     tree[c.MANIFEST] = owned.manifest_bytes(tree)
     return dict(sorted(tree.items()))
 
@@ -144,12 +147,14 @@ def sources(model: m.Model) -> dict[str, str]:
             out[c.tests_file(service.name, item.id)] = where
         out[c.dashboard_file(service.name)] = f"{service.source.file}:{service.source.line}: {service.name}"
         for target in model.settings.targets:
-            if target != "prometheus":
+            if target not in ("prometheus", "prometheus-operator"):
                 out[target_file(target, service.name)] = f"{service.source.file}:{service.source.line}: {service.name}"
     if model.routing is not None:
         where = f"{model.routing.source.file}:{model.routing.source.line}: the routing"
         for rel in (c.ALERTMANAGER_CONFIG, c.ALERTMANAGER_TEMPLATE, c.ALERTMANAGER_ROUTE_TESTS):
             out[rel] = where
+    if model.settings.operator is not None:
+        out.update(operator_sources(model))
     return out
 
 

@@ -22,7 +22,9 @@ import yaml
 
 from . import conventions as c
 from . import tools
+from .check_operator import operator_stages
 from .errors import CheckFailed
+from .target_operator import TARGET
 from .targets import RULER_GROUP_KEYS, RULER_TARGETS
 
 # Generated file (relative to the output folder) -> where it comes from in the spec,
@@ -73,6 +75,8 @@ def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
     ruler = sorted(p.relative_to(root).as_posix() for t in RULER_TARGETS for p in (root / t).glob("*.yaml"))
     if ruler:
         stages.append(ruler_rules_stage(ruler, root, sources))
+    if (root / TARGET).is_dir():
+        stages += operator_stages(root, sources, _failure)
     if (root / c.ALERTMANAGER_CONFIG).is_file():
         stages += alertmanager_stages(root, sources)
     else:

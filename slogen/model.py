@@ -209,6 +209,19 @@ class Service:
 
 
 @dataclass(frozen=True)
+class OperatorTarget:
+    """Settings of the prometheus-operator target (spec_targets.OperatorSettings)."""
+
+    namespace: str = "monitoring"
+    rule_labels: tuple[tuple[str, str], ...] = ()
+    dashboard_labels: tuple[tuple[str, str], ...] = (("grafana_dashboard", "1"),)
+    alertmanager: str = "main"
+    # where problems of its manifests that no service owns are told: slogen.yaml's target
+    file: str = ""
+    line: int = 1
+
+
+@dataclass(frozen=True)
 class Settings:
     grafana_url: str = ""
     grafana_folder: str = "SLOs"
@@ -218,6 +231,7 @@ class Settings:
     mimir_source_tenants: tuple[str, ...] = ()
     cortex_source_tenants: tuple[str, ...] = ()
     thanos_partial_response: str | None = None
+    operator: OperatorTarget | None = None  # set when prometheus-operator is a target
 
 
 @dataclass(frozen=True)

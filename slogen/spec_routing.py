@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from . import conventions as c
 from .spec import Duration, Id, LabelName, LabelValue, SeverityValue, Strict, Text, Unique
-from .spec_targets import RulerSettings, TargetList, ThanosSettings
+from .spec_targets import OperatorSettings, RulerSettings, TargetList, ThanosSettings
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
 # --- routing: slo/alerting.yaml ----------------------------------------------------------
@@ -296,10 +296,15 @@ class SettingsFile(Strict):
     """Where the rules run, one folder of out/ each: prometheus (out/prometheus, always
     written: its promtool tests prove the groups every target carries), mimir
     (out/mimir/<service>.yaml), cortex (out/cortex/<service>.yaml), thanos
-    (out/thanos/<service>.yaml)."""
+    (out/thanos/<service>.yaml), prometheus-operator (Kubernetes manifests under
+    out/prometheus-operator: PrometheusRules, dashboards' ConfigMaps, the Alertmanager's
+    Secret and a kustomization.yaml)."""
     mimir: RulerSettings | None = None
     """Settings of the mimir target's rule groups (needs mimir in targets)."""
     cortex: RulerSettings | None = None
     """Settings of the cortex target's rule groups (needs cortex in targets)."""
     thanos: ThanosSettings | None = None
     """Settings of the thanos target's rule groups (needs thanos in targets)."""
+    prometheus_operator: OperatorSettings | None = None
+    """Settings of the prometheus-operator target's manifests (needs prometheus-operator in
+    targets; without them, the defaults)."""

@@ -23,6 +23,7 @@ from . import model as m
 from . import spec as s
 from .errors import Problem
 from .load import Document
+from .spec_targets import OperatorSettings
 
 # Keys a ruler reads that promtool's rule file format does not know; check.py sets them
 # aside before `promtool check rules`.
@@ -33,9 +34,10 @@ RULER_GROUP_KEYS = ("source_tenants", "partial_response_strategy")
 def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, problems: list[Problem]) -> m.Settings:
     """The model's settings from slogen.yaml; a problem for a target's settings without the target."""
     # Settings of a target that is not written would be silently ignored: refuse them.
-    for name in ("mimir", "cortex", "thanos"):
-        if getattr(spec, name) is not None and name not in spec.targets:
-            problems.append(doc.problem((name,), f"{name} settings, but {name} is not in targets: add it there"))
+    for name in ("mimir", "cortex", "thanos", "prometheus-operator"):
+        key = name.replace("-", "_")
+        if getattr(spec, key) is not None and name not in spec.targets:
+            problems.append(doc.problem((key,), f"{key} settings, but {name} is not in targets: add it there"))
     grafana = spec.grafana
     return m.Settings(
         grafana.url.rstrip("/"),
@@ -46,6 +48,20 @@ def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, pr
         mimir_source_tenants=tuple(spec.mimir.source_tenants) if spec.mimir else (),
         cortex_source_tenants=tuple(spec.cortex.source_tenants) if spec.cortex else (),
         thanos_partial_response=spec.thanos.partial_response_strategy if spec.thanos else None,
+        operator=_operator(doc, spec) if "prometheus-operator" in spec.targets else None,
+    )
+
+
+def _operator(doc: Document, spec: s.SettingsFile) -> m.OperatorTarget:
+    settings = spec.prometheus_operator or OperatorSettings()
+    index = list(spec.targets).index("prometheus-operator")
+    return m.OperatorTarget(
+        namespace=settings.namespace,
+        rule_labels=tuple(sorted(settings.rule_labels.items())),
+        dashboard_labels=tuple(sorted(settings.dashboard_labels.items())),
+        alertmanager=settings.alertmanager,
+        file=doc.file,
+        line=doc.line_of(("targets", index)),
     )
 
 
@@ -54,10 +70,10 @@ def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) ->
     settings = model.settings
     files: dict[str, dict[str, Any]] = {}
     for service in model.services:
-        groups = _service_groups(service, rule_files)
+        groups = service_groups(service, rule_files)
         for target in settings.targets:
-            if target == "prometheus":
-                continue
+            if target in ("prometheus", "prometheus-operator"):
+                continue  # prometheus-operator: target_operator.py
             data: dict[str, Any] = {"groups": [_group(g, target, settings) for g in groups]}
             if target in ("mimir", "cortex"):
                 data = {"namespace": service.name, **data}
@@ -69,7 +85,7 @@ def target_file(target: str, service: str) -> str:
     return f"{target}/{service}.yaml"
 
 
-def _service_groups(service: m.Service, rule_files: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def service_groups(service: m.Service, rule_files: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     # The order of out/prometheus: the SLOs, then the threshold alerts, as the spec lists them.
     items = [slo.id for slo in service.slos] + [alert.id for alert in service.alerts]
     return [group for item in items for group in rule_files[c.rules_file(service.name, item)]["groups"]]
@@ -94,6 +110,11 @@ def explain_targets(settings: m.Settings, service: str) -> str:
     lines = []
     for target in settings.targets:
         if target == "prometheus":
+            continue
+        if target == "prometheus-operator":
+            from .target_operator import explain_operator  # it builds on this module
+
+            lines.append(explain_operator(settings, service))
             continue
         keys = [f"namespace {service}"] if target in ("mimir", "cortex") else []
         tenants = {"mimir": settings.mimir_source_tenants, "cortex": settings.cortex_source_tenants}.get(target, ())

@@ -119,6 +119,16 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     ),
     "match": ({"slo": "availability"}, {"owner": "x"}, {"service": "é"}),
     "url": ("http://127.0.0.1:1/x", "https://x.example/a?b=c"),
+    # slogen.yaml's targets (issue 12, item 1) and the prometheus-operator settings, at
+    # the edges of Kubernetes' name and label syntax
+    "targets": (["prometheus", "prometheus-operator"], ["prometheus-operator"], ["prometheus", "thanos", "mimir"]),
+    "namespace": ("monitoring", "a", "x" * 63, "x" * 64, "a-", "Monitoring", "kube.system"),
+    "rule_labels": (
+        {"release": "kube-prometheus-stack"}, {"example.com/team": "a.b_c"}, {"a/b/c": "x"}, {"x": ""},
+        {"x": "-a"}, {"x" * 63: "y" * 63}, {"x" * 64: "y"}, {"e.com/": "x"},
+    ),
+    "dashboard_labels": ({"grafana_dashboard": "1"}, {"grafana_dashboard": 1}, {}, {"sidecar": "y" * 64}),
+    "alertmanager": ("main", "a" * 50, "a" * 51, "Main", "a.b", "a-", ""),
 }
 TEXT_INSERTS = ("\t", "{", "}", "[", "]", ":", "- ", "&a ", "*a", "\n---\n", "%", "!!python/object ", '"', "'", "#", "\\")
 
