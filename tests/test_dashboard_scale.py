@@ -12,9 +12,12 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import orjson
 import promql_parser
 import pytest
 import yaml
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as models
 
 from slogen import api
 from slogen import conventions as c
@@ -206,3 +209,12 @@ def test_the_bounded_dashboard_answers_for_every_slo_on_a_real_prometheus(tmp_pa
 
             wait_until(lambda: empty_panels() == expected, 120, "every panel of the row to answer for every SLO", server)
             assert empty_panels() == expected
+
+
+def test_the_bounded_dashboard_reads_back_into_grafanas_own_model_unchanged() -> None:
+    """grafana-foundation-sdk's dashboard model (generated from Grafana's schemas) reads
+    the file, repeated row included, and writes back the same data."""
+    data = board()
+    parsed = models.Dashboard.from_json(data)
+    assert isinstance(parsed.panels[1], models.RowPanel) and parsed.panels[1].repeat == "slo"
+    assert orjson.loads(orjson.dumps(parsed, default=JSONEncoder().default)) == data
