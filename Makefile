@@ -72,6 +72,7 @@ fuzz: $(STAMP) tools
 bench: $(STAMP) tools
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/rules_cost.py
+	$(BIN)/python bench/at_scale.py
 
 # Regenerate the golden trees under tests/cases/*/out after a deliberate change.
 golden: $(STAMP)

@@ -140,6 +140,13 @@ OVERVIEW_UID = "slogen-overview"
 OVERVIEW_NAME = "overview"  # out/grafana/overview.json: no service may take its file
 GRAFANA_DIR = "grafana"
 GRAFANA_PROVISIONING = "grafana/provisioning/dashboards.yml"
+# Past this many SLOs a service dashboard stops drawing a row per SLO (about 17 KB of JSON
+# and 11 panels each) and shows a table of every SLO and one row repeated over the `slo`
+# variable instead: its size then no longer grows with the SLO count. 20 rows is about
+# what a person scrolls through (220 panels, ~350 KB); past that a table is the better index.
+DASHBOARD_SLO_ROWS_MAX = 20
+# The overview table grows a grid unit per SLO up to this height, then scrolls.
+OVERVIEW_TABLE_MAX_H = 40
 
 
 def dashboard_uid(service: str) -> str:

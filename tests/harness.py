@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import http.server
 import json
 import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -263,3 +265,31 @@ def artifacts(name: str) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
+
+
+@contextlib.contextmanager
+def counter_exporter(rates: dict[str, float]) -> Iterator[int]:
+    """Serve counters on 127.0.0.1 that grow at steady rates ({'name{labels}': per second}),
+    for Prometheus to scrape; yields the port. Enough for recorded SLIs to have data."""
+    start = time.time()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's hook name
+            elapsed = time.time() - start
+            body = "".join(f"{series} {rate * elapsed:.3f}\n" for series, rate in rates.items()).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,4 +1,5 @@
-"""Grafana dashboards: one per service (a row per SLO, a row of threshold alerts) and an
+"""Grafana dashboards: one per service (a row per SLO, a row of threshold alerts; past
+conventions.DASHBOARD_SLO_ROWS_MAX SLOs, dashboard_scale's table and repeated row) and an
 overview of every SLO. Described with build/grafana.py's small types; no SDK here."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from .. import model as m
 from ..promql import Matcher, Selector, quote
 from ..quantity import fmt, fmt_percent, format_duration
 from . import dashboard_groups as dg
+from . import dashboard_scale as ds
 from . import queries as q
 from .grafana import GRID_WIDTH, Link, Panel, Query, Row, Step, dashboard
 from .rules import describe_measure, format_threshold, is_ratio
@@ -52,6 +54,9 @@ def build_provisioning(settings: m.Settings) -> dict[str, Any]:
 
 
 def service_dashboard(service: m.Service, settings: m.Settings, overview: bool) -> dict[str, Any]:
+    if ds.is_bounded(service):
+        alerts = threshold_row(service.alerts, ds.alerts_row_y()) if service.alerts else None
+        return ds.bounded_dashboard(service, settings, overview, alerts)
     rows: list[Row] = []
     y = 0
     for slo in service.slos:
@@ -327,7 +332,7 @@ def overview_dashboard(model: m.Model) -> dict[str, Any]:
         x=0,
         y=STAT_H,
         w=GRID_WIDTH,
-        h=max(6, 3 + count),
+        h=max(6, min(3 + count, c.OVERVIEW_TABLE_MAX_H)),  # past that the table scrolls
         transformations=[("merge", {}), ("organize", organize)],
         sort_by="budget left",
         overrides_unit={label: unit for label, _, unit in OVERVIEW_COLUMNS},

@@ -76,6 +76,9 @@ class Variable:
 
     name: str
     query: str
+    # False for the variable a row repeats over: "All" would draw a row per value, the very
+    # size the repetition avoids. Grafana then selects the first value on load.
+    include_all: bool = True
 
 
 @dataclass
@@ -83,6 +86,7 @@ class Row:
     title: str
     y: int
     panels: list[Panel]
+    repeat: str | None = None  # a variable: Grafana draws the row once per selected value
 
 
 def _target(query: Query, ref: str) -> Any:
@@ -183,7 +187,7 @@ def dashboard(
         .with_variable(sdk.DatasourceVariable(DATASOURCE_VAR).label("Data source").type("prometheus"))
     )
     for variable in variables:
-        builder = builder.with_variable(
+        query = (
             sdk.QueryVariable(variable.name)
             .label(variable.name)
             .datasource(DATASOURCE)
@@ -191,9 +195,8 @@ def dashboard(
             .refresh(models.VariableRefresh.ON_TIME_RANGE_CHANGED)
             .sort(models.VariableSort.ALPHABETICAL_ASC)
             .multi(True)
-            .include_all(True)
-            .all_value(".*")
         )
+        builder = builder.with_variable(query.include_all(True).all_value(".*") if variable.include_all else query)
     if description:
         builder = builder.description(description)
     for link in links:
@@ -207,9 +210,8 @@ def dashboard(
     panel_id = 1
     for row in rows:
         if row.title:
-            builder = builder.with_row(
-                sdk.Row(row.title).id(panel_id).grid_pos(models.GridPos(h=1, w=GRID_WIDTH, x=0, y=row.y))
-            )
+            header = sdk.Row(row.title).id(panel_id).grid_pos(models.GridPos(h=1, w=GRID_WIDTH, x=0, y=row.y))
+            builder = builder.with_row(header.repeat(row.repeat) if row.repeat else header)
             panel_id += 1
         for panel in row.panels:
             builder = builder.with_panel(_panel(panel, panel_id))
