@@ -13,17 +13,12 @@ from typing import Any
 from . import conventions as c
 from . import model as m
 from . import owned
-from .builders import alertmanager as am
-from .builders.catalog import build_catalog
-from .builders.dashboards import build_dashboards, build_provisioning
-from .builders.rules import build_rule_files
-from .builders.tests import build_test_files
 from .check import Stage, check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
-from .dump import to_json, to_yaml
 from .errors import Problem, SpecError, WriteFailed
 from .load import load_dir
 from .resolve import resolve
-from .targets import build_target_files, target_file
+from .stream import iter_tree
+from .targets import target_file
 from .write import Tree, diff_trees, replace, write_tree
 
 
@@ -59,27 +54,7 @@ def load_model(options: Options) -> m.Model:
 
 def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     """Every output file as bytes, keyed by its path under out/."""
-    tpl = str(templates) if templates else None
-    tree: Tree = {}
-    rule_files = build_rule_files(model, tpl)
-    for rel, item in rule_files.items():
-        tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
-    for rel, item in build_target_files(model, rule_files).items():
-        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
-    for rel, item in build_test_files(model).items():
-        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
-    if model.routing is not None:
-        header = c.HEADER.format(source=model.routing.source.spec_path)
-        tree[c.ALERTMANAGER_CONFIG] = to_yaml(am.build_alertmanager_config(model.routing, am.inhibit_by(model)), header)
-        tree[c.ALERTMANAGER_TEMPLATE] = am.template_text(templates)
-        tree[c.ALERTMANAGER_ROUTE_TESTS] = to_yaml(am.build_route_tests(model), header)
-        tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))
-    for rel, board in build_dashboards(model).items():
-        tree[rel] = to_json(board)
-    tree[c.ALERT_CATALOG] = build_catalog(model, rule_files).encode()
-    tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
-    tree[c.MANIFEST] = owned.manifest_bytes(tree)
-    return dict(sorted(tree.items()))
+    return dict(sorted(iter_tree(model, templates)))
 
 
 def generate(options: Options, check_only: bool = False) -> Outcome:

@@ -1,0 +1,92 @@
+"""The output tree, one file at a time, service by service (issue 12: 10,000 SLOs in
+under 300 MB). Holding the whole tree as bytes (420 MB at 10,000 SLOs) and every rule
+file as data until the catalog was written took `generate` past 1 GB; here a service's
+files are built, handed to the caller and dropped before the next service is built. Only
+the alert rules, which the alert catalog reads once every service is done, are kept.
+
+api.build_tree collects the same files into a dict: the bytes are the same either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from . import conventions as c
+from . import model as m
+from . import owned
+from .builders import alertmanager as am
+from .builders.catalog import build_catalog
+from .builders.dashboards import build_provisioning, overview_dashboard, service_dashboard
+from .builders.rules import build_rule_files
+from .builders.tests import build_test_files
+from .dump import to_json, to_yaml
+from .errors import Problem, SpecError
+from .targets import build_target_files
+
+File = tuple[str, bytes]
+
+
+def iter_tree(model: m.Model, templates: Path | None = None) -> Iterator[File]:
+    """Every output file as (path under out/, bytes), in no particular order; the manifest
+    last. Raises SpecError, after the last service, with every problem of every service."""
+    tpl = str(templates) if templates else None
+    alert_rules: dict[str, dict[str, Any]] = {}  # what the catalog reads: the alert rules alone
+    problems: list[Problem] = []
+    names: list[str] = []
+    overview = bool(model.slos())
+    for service in model.services:
+        for rel, data in _service_files(model, service, tpl, alert_rules, problems, overview):
+            names.append(rel)
+            yield rel, data
+    if problems:
+        raise SpecError(problems)
+    for rel, data in _shared_files(model, templates, alert_rules, overview):
+        names.append(rel)
+        yield rel, data
+    yield c.MANIFEST, owned.manifest_bytes(names)
+
+
+def _service_files(
+    model: m.Model,
+    service: m.Service,
+    tpl: str | None,
+    alert_rules: dict[str, dict[str, Any]],
+    problems: list[Problem],
+    overview: bool,
+) -> Iterator[File]:
+    """One service's rules, target, test and dashboard files. The builders take a model:
+    they are given one that holds this service alone (each builder loops over services
+    and reads nothing of the others)."""
+    alone = dataclasses.replace(model, services=(service,))
+    rule_files = build_rule_files(alone, tpl)
+    for rel, item in rule_files.items():
+        yield rel, to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
+        alerts = [rule for group in item["groups"] for rule in group["rules"] if "alert" in rule]
+        alert_rules[rel] = {"groups": [{"rules": alerts}]}
+    for rel, item in build_target_files(alone, rule_files).items():
+        yield rel, to_yaml(item["data"], c.HEADER.format(source=item["source"]))
+    try:
+        for rel, item in build_test_files(alone).items():
+            yield rel, to_yaml(item["data"], c.HEADER.format(source=item["source"]))
+    except SpecError as err:
+        problems += err.problems  # reported with the other services' problems, at the end
+    yield c.dashboard_file(service.name), to_json(service_dashboard(service, model.settings, overview))
+
+
+def _shared_files(
+    model: m.Model, templates: Path | None, alert_rules: dict[str, dict[str, Any]], overview: bool
+) -> Iterator[File]:
+    """The files that read every service: Alertmanager's, the overview, the catalog."""
+    if model.routing is not None:
+        header = c.HEADER.format(source=model.routing.source.spec_path)
+        yield c.ALERTMANAGER_CONFIG, to_yaml(am.build_alertmanager_config(model.routing, am.inhibit_by(model)), header)
+        yield c.ALERTMANAGER_TEMPLATE, am.template_text(templates)
+        yield c.ALERTMANAGER_ROUTE_TESTS, to_yaml(am.build_route_tests(model), header)
+        yield c.ALERTMANAGER_TEMPLATE_DATA, to_json(am.build_notification_data(model))
+    if overview:
+        yield c.dashboard_file(c.OVERVIEW_NAME), to_json(overview_dashboard(model))
+    yield c.ALERT_CATALOG, build_catalog(model, alert_rules).encode()
+    yield c.GRAFANA_PROVISIONING, to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
