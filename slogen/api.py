@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,14 +13,13 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
-from . import owned
+from . import owned, stream
 from .check import Stage, check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
-from .errors import Problem, SpecError, WriteFailed
+from .errors import Problem, SpecError
 from .load import load_dir
 from .resolve import resolve
-from .stream import iter_tree
 from .targets import target_file
-from .write import Tree, diff_trees, replace, write_tree
+from .write import Tree, diff_trees, folder_swappable, replace, write_failed, write_tree
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Outcome:
     """What a command did: files written or differing, warnings, and a diff for --check."""
 
     model: m.Model
-    tree: Tree
+    tree: Mapping[str, bytes]  # after a write, read back from out/ on demand
     changed: list[str] = field(default_factory=list)
     diff: str = ""
 
@@ -54,7 +54,7 @@ def load_model(options: Options) -> m.Model:
 
 def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     """Every output file as bytes, keyed by its path under out/."""
-    return dict(sorted(iter_tree(model, templates)))
+    return {rel: stream.whole(data) for rel, data in sorted(stream.iter_tree(model, templates), key=lambda f: f[0])}
 
 
 def generate(options: Options, check_only: bool = False) -> Outcome:
@@ -65,7 +65,10 @@ def generate(options: Options, check_only: bool = False) -> Outcome:
     out = options.out_dir
     owned.check_paths(options.spec_dir, out)
     model = load_model(options)
-    tree = build_tree(model, options.templates)
+    if not check_only and folder_swappable(out.resolve()):  # the usual case: out/ can be renamed
+        streamed, changed = stream.generate_beside(model, options.templates, out)
+        return Outcome(model, streamed, changed)
+    tree = build_tree(model, options.templates)  # --check, or out/ is a mount point or the cwd
     ownership = owned.inspect(out, tree)
     current = owned.read_owned(out, ownership)
     changed = sorted(rel for rel in set(current) | set(tree) if current.get(rel) != tree.get(rel))
@@ -77,13 +80,8 @@ def generate(options: Options, check_only: bool = False) -> Outcome:
         try:
             replace(tree, out, ownership.owned)
         except OSError as err:
-            raise WriteFailed(f"cannot write {out}: {_os_reason(err)}; {out} is left as it was") from err
+            raise write_failed(out, err) from err
     return outcome
-
-
-def _os_reason(err: OSError) -> str:
-    where = f" ({err.filename})" if err.filename else ""
-    return f"{err.strerror or err}{where}"
 
 
 @dataclass

@@ -10,15 +10,16 @@ api.build_tree collects the same files into a dict: the bytes are the same eithe
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import conventions as c
 from . import model as m
-from . import owned
+from . import owned, write
 from .builders import alertmanager as am
-from .builders.catalog import build_catalog
+from .builders.catalog import catalog_parts
 from .builders.dashboards import build_provisioning, overview_dashboard, service_dashboard
 from .builders.rules import build_rule_files
 from .builders.tests import build_test_files
@@ -26,7 +27,22 @@ from .dump import to_json, to_yaml
 from .errors import Problem, SpecError
 from .targets import build_target_files
 
-File = tuple[str, bytes]
+
+class Parts:
+    """A file's bytes in parts, for the one file too large to hold whole: the catalog."""
+
+    def __init__(self, parts: Iterable[str]) -> None:
+        self.parts = parts
+
+    def encoded(self) -> Iterator[bytes]:
+        return (part.encode() for part in self.parts)
+
+
+File = tuple[str, "bytes | Parts"]
+
+
+def whole(data: bytes | Parts) -> bytes:
+    return data if isinstance(data, bytes) else b"".join(data.encoded())
 
 
 def iter_tree(model: m.Model, templates: Path | None = None) -> Iterator[File]:
@@ -88,5 +104,69 @@ def _shared_files(
         yield c.ALERTMANAGER_TEMPLATE_DATA, to_json(am.build_notification_data(model))
     if overview:
         yield c.dashboard_file(c.OVERVIEW_NAME), to_json(overview_dashboard(model))
-    yield c.ALERT_CATALOG, build_catalog(model, alert_rules).encode()
+    yield c.ALERT_CATALOG, Parts(catalog_parts(model, alert_rules))
     yield c.GRAFANA_PROVISIONING, to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
+
+
+def generate_beside(model: m.Model, templates: Path | None, out: Path) -> tuple[Mapping[str, bytes], list[str]]:
+    """`generate` when out/ can be renamed (write.folder_swappable): the files stream into
+    a staging folder beside out/ as they are built; then out/ is inspected against them
+    (owned.inspect, which may refuse: out/ is untouched), compared file by file, and swapped
+    with the staging folder if anything changed. Returns the tree, read back from out/ on
+    demand, and the files that changed. The staging folder is gone whichever way it ends."""
+    target = out.resolve()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = write.fresh_dir(target.parent, f".{target.name}.new-")
+    except OSError as err:
+        raise write.write_failed(out, err) from err
+    try:
+        names = _stage(model, templates, target, staged, out)
+        tree = write.StagedTree(staged, names)
+        ownership = owned.inspect(out, tree)
+        changed = _changed(out, ownership.owned, tree)
+        if changed or not out.is_dir():
+            try:
+                if not write.swap_folder(staged, target):  # refused at the last moment: file by file
+                    write.replace(tree, out, ownership.owned)
+            except OSError as err:
+                raise write.write_failed(out, err) from err
+        return write.StagedTree(target, names), changed
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+def _stage(model: m.Model, templates: Path | None, target: Path, staged: Path, out: Path) -> list[str]:
+    """Write every file into the staging folder; the system refusing a write is WriteFailed
+    (a spec problem or a missing template, raised while building, is not)."""
+    try:
+        if target.is_dir():
+            write.take_identity(target, staged)
+        staging = write.Staging(staged)
+    except OSError as err:
+        raise write.write_failed(out, err) from err
+    with staging:
+        for rel, data in iter_tree(model, templates):
+            try:
+                if isinstance(data, Parts):
+                    staging.add_parts(rel, data.encoded())
+                else:
+                    staging.add(rel, data)
+            except OSError as err:
+                raise write.write_failed(out, err) from err
+        try:
+            staging.finish()
+        except OSError as err:
+            raise write.write_failed(out, err) from err
+    return staging.names
+
+
+def _changed(out: Path, owned_now: Iterable[str], tree: Mapping[str, bytes]) -> list[str]:
+    """The files whose bytes differ between out/ and the tree, one pair in memory at a time."""
+    current = {rel for rel in owned_now if (out / rel).is_file()}
+    changed = []
+    for rel in sorted(current | set(tree)):
+        old = (out / rel).read_bytes() if rel in current else None
+        if old != tree.get(rel):
+            changed.append(rel)
+    return changed
