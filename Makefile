@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: generate check validate test e2e fuzz bench lint tools clean golden
+.PHONY: generate check validate test e2e fuzz bench bench-targets lint tools clean golden
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench: $(STAMP) tools
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/rules_cost.py
 	$(BIN)/python bench/at_scale.py
+
+# Issue 12's speed targets side by side: generate 1,000 and 10,000 SLOs (tmpfs), validate 1,000.
+bench-targets: $(STAMP) tools
+	$(BIN)/python bench/targets.py
 
 # Regenerate the golden trees under tests/cases/*/out after a deliberate change.
 golden: $(STAMP)

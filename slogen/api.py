@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -12,20 +13,14 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
-from . import owned
-from .builders import alertmanager as am
-from .builders.catalog import build_catalog
-from .builders.dashboards import build_dashboards, build_provisioning
-from .builders.rules import build_rule_files
-from .builders.tests import build_test_files
+from . import owned, stream
 from .check import Stage, check_alertmanager, check_dashboards, check_tree  # noqa: F401 - re-exported
-from .dump import to_json, to_yaml
-from .errors import Problem, SpecError, WriteFailed
+from .errors import Problem, SpecError
 from .load import load_dir
 from .resolve import resolve
-from .target_operator import build_operator_tree, operator_sources
-from .targets import build_target_files, target_file
-from .write import Tree, diff_trees, replace, write_tree
+from .target_operator import operator_sources
+from .targets import target_file
+from .write import Tree, diff_trees, folder_swappable, replace, write_failed, write_tree
 
 
 @dataclass
@@ -40,7 +35,7 @@ class Outcome:
     """What a command did: files written or differing, warnings, and a diff for --check."""
 
     model: m.Model
-    tree: Tree
+    tree: Mapping[str, bytes]  # after a write, read back from out/ on demand
     changed: list[str] = field(default_factory=list)
     diff: str = ""
 
@@ -60,29 +55,7 @@ def load_model(options: Options) -> m.Model:
 
 def build_tree(model: m.Model, templates: Path | None = None) -> Tree:
     """Every output file as bytes, keyed by its path under out/."""
-    tpl = str(templates) if templates else None
-    tree: Tree = {}
-    rule_files = build_rule_files(model, tpl)
-    for rel, item in rule_files.items():
-        tree[rel] = to_yaml({"groups": item["groups"]}, c.HEADER.format(source=item["source"]))
-    for rel, item in build_target_files(model, rule_files).items():
-        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
-    for rel, item in build_test_files(model).items():
-        tree[rel] = to_yaml(item["data"], c.HEADER.format(source=item["source"]))
-    if model.routing is not None:
-        header = c.HEADER.format(source=model.routing.source.spec_path)
-        tree[c.ALERTMANAGER_CONFIG] = to_yaml(am.build_alertmanager_config(model.routing, am.inhibit_by(model)), header)
-        tree[c.ALERTMANAGER_TEMPLATE] = am.template_text(templates)
-        tree[c.ALERTMANAGER_ROUTE_TESTS] = to_yaml(am.build_route_tests(model), header)
-        tree[c.ALERTMANAGER_TEMPLATE_DATA] = to_json(am.build_notification_data(model))
-    for rel, board in build_dashboards(model).items():
-        tree[rel] = to_json(board)
-    tree[c.ALERT_CATALOG] = build_catalog(model, rule_files).encode()
-    tree[c.GRAFANA_PROVISIONING] = to_yaml(build_provisioning(model.settings), c.HEADER.format(source="slogen"))
-    if model.settings.operator is not None:
-        tree.update(build_operator_tree(model, rule_files, tree))
-    tree[c.MANIFEST] = owned.manifest_bytes(tree)
-    return dict(sorted(tree.items()))
+    return {rel: stream.whole(data) for rel, data in sorted(stream.iter_tree(model, templates), key=lambda f: f[0])}
 
 
 def generate(options: Options, check_only: bool = False) -> Outcome:
@@ -93,7 +66,10 @@ def generate(options: Options, check_only: bool = False) -> Outcome:
     out = options.out_dir
     owned.check_paths(options.spec_dir, out)
     model = load_model(options)
-    tree = build_tree(model, options.templates)
+    if not check_only and folder_swappable(out.resolve()):  # the usual case: out/ can be renamed
+        streamed, changed = stream.generate_beside(model, options.templates, out)
+        return Outcome(model, streamed, changed)
+    tree = build_tree(model, options.templates)  # --check, or out/ is a mount point or the cwd
     ownership = owned.inspect(out, tree)
     current = owned.read_owned(out, ownership)
     changed = sorted(rel for rel in set(current) | set(tree) if current.get(rel) != tree.get(rel))
@@ -105,13 +81,8 @@ def generate(options: Options, check_only: bool = False) -> Outcome:
         try:
             replace(tree, out, ownership.owned)
         except OSError as err:
-            raise WriteFailed(f"cannot write {out}: {_os_reason(err)}; {out} is left as it was") from err
+            raise write_failed(out, err) from err
     return outcome
-
-
-def _os_reason(err: OSError) -> str:
-    where = f" ({err.filename})" if err.filename else ""
-    return f"{err.strerror or err}{where}"
 
 
 @dataclass

@@ -80,7 +80,7 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
             return
         out.append("\n")
         for key, item in value.items():
-            out.append(f"{indent}{_scalar(key)}:")
+            out.append(f"{indent}{_key(key)}:")
             _value(item, indent, out)
     elif isinstance(value, list):
         if not value:
@@ -97,8 +97,7 @@ def _items(values: list[Any], indent: str, out: list[str]) -> None:
         if isinstance(item, dict) and item:
             first = True
             for key, sub in item.items():
-                out.append(f"{indent}- " if first else f"{indent}  ")
-                out.append(f"{_scalar(key)}:")
+                out.append(f"{indent}- {_key(key)}:" if first else f"{indent}  {_key(key)}:")
                 _value(sub, indent + "  ", out)
                 first = False
         elif isinstance(item, list) and item:
@@ -109,8 +108,15 @@ def _items(values: list[Any], indent: str, out: list[str]) -> None:
             _value(item, indent, out)
 
 
+def _key(key: Any) -> str:
+    return _string(key) if type(key) is str else _scalar(key)
+
+
 def _value(item: Any, indent: str, out: list[str]) -> None:
     """A mapping value or list item after its `key:` or `-`."""
+    if type(item) is str and "\n" not in item:  # most values: a one-line string
+        out.append(f" {_string(item)}\n")
+        return
     if isinstance(item, dict | list):
         if item and isinstance(item, list):
             out.append("\n")

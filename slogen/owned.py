@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +75,7 @@ class Ownership:
     has_manifest: bool
 
 
-def inspect(out_dir: Path, tree: dict[str, bytes]) -> Ownership:
+def inspect(out_dir: Path, tree: Mapping[str, bytes]) -> Ownership:
     """Who owns each entry of out/; OutputRefused naming the first entry slogen did not write."""
     if not out_dir.is_dir():
         return Ownership(frozenset(), False)
@@ -129,7 +129,7 @@ def _entries(root: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(empty)
 
 
-def _provably_slogens(rel: str, path: Path, tree: dict[str, bytes]) -> bool:
+def _provably_slogens(rel: str, path: Path, tree: Mapping[str, bytes]) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
     data = path.read_bytes()

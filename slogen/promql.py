@@ -75,6 +75,7 @@ class Selector:
         return metric == self.metric and all(m.matches(labels.get(m.name, "")) for m in self.matchers)
 
 
+@functools.lru_cache(maxsize=1 << 14)  # the same label values, quoted thousands of times
 def quote(value: str) -> str:
     """A PromQL double-quoted string literal for any value."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -5,6 +5,7 @@ Values are kept exact (int milliseconds, Decimal) so that `1 - 0.999` prints `0.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -44,6 +45,7 @@ def parse_duration(text: str) -> int:
     return total
 
 
+@functools.lru_cache(maxsize=1 << 12)  # a few windows, printed ~100 times per SLO
 def format_duration(ms: int) -> str:
     """5400000 -> `1h30m`; the inverse of parse_duration for printing."""
     if ms <= 0:
@@ -112,6 +114,7 @@ def _finite(number: Decimal, written: object) -> Decimal:
     return number
 
 
+@functools.lru_cache(maxsize=1 << 14, typed=True)  # typed: 0.5 and Decimal("0.5") stay apart
 def fmt(value: Decimal | int | float) -> str:
     """Print a number the same way on every machine: no exponent, no trailing zeros."""
     d = value if isinstance(value, Decimal) else Decimal(str(value))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -63,35 +64,49 @@ def dashboard_name(service: str) -> str:
     return k8s_name(c.dashboard_uid(service))
 
 
-def build_operator_tree(
-    model: m.Model, rule_files: dict[str, dict[str, Any]], tree: dict[str, bytes]
-) -> dict[str, bytes]:
-    """The manifests (path under out/ -> bytes), from the model and the files already in
-    the tree; raises SpecError for a name two services share or an object over 1 MiB."""
-    target = model.settings.operator
-    assert target is not None
-    problems: list[Problem] = []
-    files: dict[str, bytes] = {}
-    names: dict[str, str] = {}
-    for service in model.services:
-        taken = names.setdefault(rule_name(service.name), service.name)
+class OperatorFiles:
+    """The manifests (path under out/ -> bytes), built as generate streams the tree: a
+    service's PrometheusRule and dashboard ConfigMap with the service's files, the overview,
+    the Secret and the kustomization once every service is done. Problems (a name two
+    services share, an object over 1 MiB) are collected; `problems` is read at the end."""
+
+    def __init__(self, model: m.Model) -> None:
+        target = model.settings.operator
+        assert target is not None
+        self.model, self.target = model, target
+        self.problems: list[Problem] = []
+        self.names: dict[str, str] = {}
+        self.written: list[str] = []
+
+    def service(
+        self, service: m.Service, rule_files: dict[str, dict[str, Any]], dashboard: bytes
+    ) -> Iterator[tuple[str, bytes]]:
+        taken = self.names.setdefault(rule_name(service.name), service.name)
         if taken != service.name:
             # Kubernetes names have no '_': both services would write the same objects.
             message = f"{TARGET} names its manifests {rule_name(service.name)}, as it does {taken}'s: rename one"
-            problems.append(Problem(service.source.file, service.source.line, "service", message))
-            continue
-        rule = _prometheus_rule(service, target, service_groups(service, rule_files))
-        files[rule_file(service.name)] = to_yaml(rule, c.HEADER.format(source=service.source.spec_path))
-    for rel, data in _dashboards(model, target, tree, problems).items():
-        files[rel] = data
-    if model.routing is not None:
-        secret, sizes = _secret(model, target, tree)
-        _check_size(sizes, f"the Secret alertmanager-{target.alertmanager}", _routing_where(model), problems)
-        files[SECRET_FILE] = to_yaml(secret, c.HEADER.format(source=model.routing.source.spec_path))
-    if problems:
-        raise SpecError(sorted(problems))
-    files[KUSTOMIZATION] = to_yaml(_kustomization(sorted(files)), c.HEADER.format(source="slogen"))
-    return files
+            self.problems.append(Problem(service.source.file, service.source.line, "service", message))
+            return
+        rule = _prometheus_rule(service, self.target, service_groups(service, rule_files))
+        yield self._file(rule_file(service.name), to_yaml(rule, c.HEADER.format(source=service.source.spec_path)))
+        where = (service.source.file, service.source.line, "service")
+        yield self._file(*_dashboard(self.model, self.target, c.dashboard_file(service.name), dashboard, where, service.source.spec_path, self.problems))
+
+    def shared(self, overview: bytes | None, template: bytes) -> Iterator[tuple[str, bytes]]:
+        if overview is not None:
+            where = (self.target.file, self.target.line, "targets")
+            yield self._file(*_dashboard(self.model, self.target, c.dashboard_file(c.OVERVIEW_NAME), overview, where, "slogen", self.problems))
+        if self.model.routing is not None:
+            secret, sizes = _secret(self.model, self.target, template)
+            _check_size(sizes, f"the Secret alertmanager-{self.target.alertmanager}", _routing_where(self.model), self.problems)
+            yield self._file(SECRET_FILE, to_yaml(secret, c.HEADER.format(source=self.model.routing.source.spec_path)))
+        if self.problems:
+            raise SpecError(sorted(self.problems))
+        yield KUSTOMIZATION, to_yaml(_kustomization(sorted(self.written)), c.HEADER.format(source="slogen"))
+
+    def _file(self, rel: str, data: bytes) -> tuple[str, bytes]:
+        self.written.append(rel)
+        return rel, data
 
 
 def _metadata(name: str, target: m.OperatorTarget, labels: tuple[tuple[str, str], ...]) -> dict[str, Any]:
@@ -112,41 +127,34 @@ def _prometheus_rule(service: m.Service, target: m.OperatorTarget, groups: list[
     }
 
 
-def _dashboards(
-    model: m.Model, target: m.OperatorTarget, tree: dict[str, bytes], problems: list[Problem]
-) -> dict[str, bytes]:
-    by_file = {c.dashboard_file(s.name): s for s in model.services}
-    files: dict[str, bytes] = {}
-    for rel, data in tree.items():
-        path = PurePosixPath(rel)
-        if path.parent.as_posix() != c.GRAFANA_DIR or path.suffix != ".json":
-            continue
-        service = by_file.get(rel)
-        name = k8s_name(str(orjson.loads(data)["uid"]))
-        # The dashboard's JSON without its last newline: YAML keeps it as a literal block.
-        body = {f"{name}.json": data.decode("utf-8").rstrip("\n")}
-        where = (
-            (service.source.file, service.source.line, "service") if service else (target.file, target.line, "targets")
-        )
-        _check_size(body, f"the dashboard {rel}", where, problems)
-        metadata = _metadata(name, target, target.dashboard_labels)
-        metadata["annotations"] = {FOLDER_ANNOTATION: model.settings.grafana_folder}
-        configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": body}
-        source = service.source.spec_path if service else "slogen"
-        files[f"{DASHBOARDS_DIR}/{name}.yaml"] = to_yaml(configmap, c.HEADER.format(source=source))
-    return files
+def _dashboard(
+    model: m.Model,
+    target: m.OperatorTarget,
+    rel: str,
+    data: bytes,
+    where: tuple[str, int, str],
+    source: str,
+    problems: list[Problem],
+) -> tuple[str, bytes]:
+    """A dashboard's ConfigMap, the sidecar's labels on it."""
+    name = k8s_name(str(orjson.loads(data)["uid"]))
+    # The dashboard's JSON without its last newline: YAML keeps it as a literal block.
+    body = {f"{name}.json": data.decode("utf-8").rstrip("\n")}
+    _check_size(body, f"the dashboard {rel}", where, problems)
+    metadata = _metadata(name, target, target.dashboard_labels)
+    metadata["annotations"] = {FOLDER_ANNOTATION: model.settings.grafana_folder}
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": body}
+    return f"{DASHBOARDS_DIR}/{name}.yaml", to_yaml(configmap, c.HEADER.format(source=source))
 
 
-def _secret(model: m.Model, target: m.OperatorTarget, tree: dict[str, bytes]) -> tuple[dict[str, Any], dict[str, int]]:
+def _secret(model: m.Model, target: m.OperatorTarget, template: bytes) -> tuple[dict[str, Any], dict[str, int]]:
     """The Secret, and the size of each of its files (Kubernetes' limit is on those)."""
     assert model.routing is not None
     config = am.build_alertmanager_config(model.routing, am.inhibit_by(model))
     # The operator mounts every key of the Secret in one folder, the templates included.
     config["templates"] = [f"{CONFIG_DIR}/*.tmpl"]
     files = {CONFIG_KEY: to_yaml(config, c.HEADER.format(source=model.routing.source.spec_path))}
-    for rel in sorted(tree):
-        if rel.startswith("alertmanager/templates/") and rel.endswith(".tmpl"):
-            files[PurePosixPath(rel).name] = tree[rel]
+    files[PurePosixPath(c.ALERTMANAGER_TEMPLATE).name] = template
     # `data`, not `stringData`: server-side apply owns stringData's keys, not the data keys
     # the API server turns them into, so a key dropped later would stay in the Secret
     # (kubernetes/kubernetes#108008; Kubernetes docs, "Secrets", stringData).

@@ -25,6 +25,7 @@ def environment(override_dir: str | None) -> jinja2.Environment:
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        auto_reload=False,  # templates do not change during a run: no stat of each file per render
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,

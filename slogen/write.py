@@ -23,9 +23,12 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from .errors import WriteFailed
 
 Tree = dict[str, bytes]
 
@@ -33,15 +36,114 @@ Tree = dict[str, bytes]
 _CANNOT_MOVE_FOLDER = {errno.EBUSY, errno.EXDEV, errno.EACCES, errno.EPERM, errno.EINVAL}
 
 
-def write_tree(tree: Tree, root: Path) -> Path:
-    """Write every file under the folder `root`. Creating files waits on the file system,
-    not on Python: a few threads overlap those waits (most of the time on large trees)."""
-    for folder in sorted({(root / rel).parent for rel in tree}):
-        folder.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for _ in pool.map(lambda item: (root / item[0]).write_bytes(item[1]), sorted(tree.items())):
-            pass  # re-raises the first error
+def write_file(root: Path, rel: str, data: bytes) -> None:
+    """One file under root, its folder already made: every file slogen writes goes here."""
+    (root / rel).write_bytes(data)
+
+
+def _write_batch(root: Path, batch: list[tuple[str, bytes]]) -> None:
+    for rel, data in batch:
+        write_file(root, rel, data)
+
+
+def write_parts(root: Path, rel: str, parts: Iterable[bytes]) -> None:
+    with open(root / rel, "wb") as out:
+        for part in parts:
+            out.write(part)
+
+
+def write_tree(tree: Mapping[str, bytes], root: Path) -> Path:
+    """Write every file under the folder `root`."""
+    with Staging(root) as staging:
+        for rel in sorted(tree):
+            staging.add(rel, tree[rel])
     return root
+
+
+class Staging:
+    """Files written under root as they are built, so a large tree never sits whole in
+    memory. Creating files waits on the file system, not on Python: a few threads overlap
+    those waits (most of the time on large trees, on a real disk). Files go to the threads
+    BATCH at a time (one task per file cost more than the write on tmpfs), at most
+    IN_FLIGHT batches built and not yet written. Leaving the block waits for every write
+    and re-raises the first error."""
+
+    BATCH = 32
+    IN_FLIGHT = 4
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.names: list[str] = []
+        self._folders: set[Path] = set()
+        self._pool = ThreadPoolExecutor(max_workers=4)
+        self._pending: deque[Future[None]] = deque()
+        self._batch: list[tuple[str, bytes]] = []
+
+    def add(self, rel: str, data: bytes) -> None:
+        self._make_folder(rel)
+        self._batch.append((rel, data))
+        self.names.append(rel)
+        if len(self._batch) >= self.BATCH:
+            self._send()
+
+    def _send(self) -> None:
+        batch, self._batch = self._batch, []
+        self._pending.append(self._pool.submit(_write_batch, self.root, batch))
+        if len(self._pending) > self.IN_FLIGHT:
+            self._pending.popleft().result()
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def add_parts(self, rel: str, parts: Iterable[bytes]) -> None:
+        """A file written part by part, here and now (it is never whole in memory)."""
+        self._make_folder(rel)
+        write_parts(self.root, rel, parts)
+        self.names.append(rel)
+
+    def _make_folder(self, rel: str) -> None:
+        folder = (self.root / rel).parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def finish(self) -> None:
+        """Wait for every write; the first that failed raises here."""
+        if self._batch:
+            self._send()
+        while self._pending:
+            self._pending.popleft().result()
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        try:
+            if kind is None:  # else the error on its way out is the one to tell
+                self.finish()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class StagedTree(Mapping[str, bytes]):
+    """A tree written to disk, read back a file at a time when asked (owned.inspect compares
+    a file of out/ with what slogen writes; the CLI counts the files)."""
+
+    def __init__(self, root: Path, names: Iterable[str]) -> None:
+        self.root = root
+        self._names = sorted(set(names))
+        self._set = frozenset(self._names)
+
+    def __getitem__(self, rel: str) -> bytes:
+        if rel not in self._set:
+            raise KeyError(rel)
+        return (self.root / rel).read_bytes()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self._set
 
 
 def fresh_dir(parent: Path, prefix: str) -> Path:
@@ -62,15 +164,15 @@ def _unused_name(parent: Path, prefix: str) -> Path:
             return path
 
 
-def replace(tree: Tree, out_dir: Path, owned: Iterable[str]) -> None:
+def replace(tree: Mapping[str, bytes], out_dir: Path, owned: Iterable[str]) -> None:
     """Make out/ hold exactly `tree`, replacing the files slogen owns there."""
     out = out_dir.resolve()
-    if _folder_swappable(out):
+    if folder_swappable(out):
         out.parent.mkdir(parents=True, exist_ok=True)
         staged = fresh_dir(out.parent, f".{out.name}.new-")
         try:
             if out.is_dir():
-                _take_identity(out, staged)
+                take_identity(out, staged)
             write_tree(tree, staged)
             if swap_folder(staged, out):
                 return
@@ -85,7 +187,7 @@ def replace(tree: Tree, out_dir: Path, owned: Iterable[str]) -> None:
         shutil.rmtree(staged, ignore_errors=True)
 
 
-def _take_identity(old: Path, new: Path) -> None:
+def take_identity(old: Path, new: Path) -> None:
     """The new out/ keeps the old one's mode and group (a shared folder, setgid, stays
     shared). Set before writing: files and folders made inside then get that group as they
     would inside the old out/."""
@@ -97,7 +199,7 @@ def _take_identity(old: Path, new: Path) -> None:
         pass  # a group we are not in: keep the umask's defaults
 
 
-def _folder_swappable(out: Path) -> bool:
+def folder_swappable(out: Path) -> bool:
     """Renaming out/ is atomic, but not possible for a mount point, and wrong for the
     current directory (the shell would be left in a deleted folder)."""
     if not out.exists():
@@ -177,6 +279,11 @@ def _prune_empty(out: Path, removed: Iterable[str]) -> None:
         path = out / folder
         if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
             path.rmdir()
+
+
+def write_failed(out: Path, err: OSError) -> WriteFailed:
+    where = f" ({err.filename})" if err.filename else ""
+    return WriteFailed(f"cannot write {out}: {err.strerror or err}{where}; {out} is left as it was")
 
 
 def diff_trees(old: Tree, new: Tree, label: str = "out") -> str:

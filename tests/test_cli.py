@@ -119,7 +119,7 @@ def _slogen_patched(patch: str, *args: str, cwd: Path = REPO) -> subprocess.Comp
     )
 
 
-BUG = "import slogen.api\ndef boom(*a, **k):\n    raise ZeroDivisionError('float division by zero')\nslogen.api.build_tree = boom"
+BUG = "import slogen.stream\ndef boom(*a, **k):\n    raise ZeroDivisionError('float division by zero')\nslogen.stream.iter_tree = boom"
 
 
 @pytest.mark.parametrize("command", [["generate"], ["generate", "--check"], ["validate"]])
@@ -163,15 +163,15 @@ def test_an_interrupt_exits_130_without_a_stack(tmp_path: Path) -> None:
             "slogen generate: Permission denied: cannot list the spec folder: slo\n",
         ),
         (  # a full disk while writing out/
-            "import errno, slogen.write\ndef full(tree, root):\n"
-            "    raise OSError(errno.ENOSPC, 'No space left on device', str(root))\n"
-            "slogen.write.write_tree = full",
+            "import errno, slogen.write\ndef full(root, rel, data):\n"
+            "    raise OSError(errno.ENOSPC, 'No space left on device', str(root / rel))\n"
+            "slogen.write.write_file = full",
             "slogen: cannot write out: No space left on device (",
         ),
         (  # a read-only file system
-            "import errno, slogen.write\ndef ro(tree, root):\n"
-            "    raise OSError(errno.EROFS, 'Read-only file system', str(root))\n"
-            "slogen.write.write_tree = ro",
+            "import errno, slogen.write\ndef ro(root, rel, data):\n"
+            "    raise OSError(errno.EROFS, 'Read-only file system', str(root / rel))\n"
+            "slogen.write.write_file = ro",
             "slogen: cannot write out: Read-only file system (",
         ),
     ],

@@ -129,23 +129,22 @@ def test_defaults_without_settings(tmp_path: Path) -> None:
     assert _yaml(tree, f"{OUT}/alertmanager-secret.yaml")["metadata"]["name"] == "alertmanager-main"
 
 
-def _many_slos(count: int) -> str:
-    slos = "".join(
-        f'  s{i}:\n    objective: 99%\n    ratio:\n      bad: http_requests_total{{code=~"5..", route="/r{i}"}}\n'
-        f'      total: http_requests_total{{route="/r{i}"}}\n'
-        for i in range(count)
-    )
-    return f"version: 1\nservice: big\nslos:\n{slos}"
+def _many_alerts(count: int) -> str:
+    # Threshold alerts: a service dashboard has a panel for each (its SLOs are bounded to
+    # one repeated row past 20, builders/dashboard_scale.py).
+    alerts = "".join(f'  a{i}:\n    gauge: queue_depth{{queue="q{i}"}}\n    warning: {{above: 10}}\n' for i in range(count))
+    return f"version: 1\nservice: big\nalerts:\n{alerts}"
 
 
 def test_a_dashboard_over_one_mebibyte_is_a_problem_at_its_service(tmp_path: Path) -> None:
     spec = tmp_path / "slo"
     spec.mkdir()
     (spec / "slogen.yaml").write_text("version: 1\ntargets: [prometheus, prometheus-operator]\n")
-    (spec / "big.yaml").write_text(_many_slos(2))
-    small = api.build_tree(api.load_model(api.Options(spec_dir=spec)), None)
-    per_slo = len(small["grafana/big.json"]) // 2
-    (spec / "big.yaml").write_text(_many_slos(1024 * 1024 // per_slo + 5))
+    sizes = []
+    for count in (2, 3):
+        (spec / "big.yaml").write_text(_many_alerts(count))
+        sizes.append(len(api.build_tree(api.load_model(api.Options(spec_dir=spec)), None)["grafana/big.json"]))
+    (spec / "big.yaml").write_text(_many_alerts(1024 * 1024 // (sizes[1] - sizes[0]) + 5))
     with pytest.raises(SpecError) as err:
         api.build_tree(api.load_model(api.Options(spec_dir=spec)), None)
     (problem,) = [p for p in err.value.problems if p.path == "service"]

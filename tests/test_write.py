@@ -226,13 +226,16 @@ def test_a_failure_while_writing_leaves_out_untouched(tmp_path: Path, monkeypatc
     spec = _copy_spec(tmp_path / "slo")
     (spec / "web.yaml").write_text((spec / "web.yaml").read_text().replace("99.5%", "99.7%"))
 
-    real_write_tree = write.write_tree
+    real_write_file = write.write_file
+    written: list[str] = []
 
-    def write_half(tree: write.Tree, root: Path) -> Path:
-        real_write_tree(dict(list(tree.items())[:3]), root)
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def write_three(root: Path, rel: str, data: bytes) -> None:  # then the disk is full
+        if len(written) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(rel)
+        real_write_file(root, rel, data)
 
-    monkeypatch.setattr(write, "write_tree", write_half)
+    monkeypatch.setattr(write, "write_file", write_three)
     with pytest.raises(WriteFailed, match=r"cannot write .*/out: No space left on device; .*/out is left as it was"):
         _generate(spec, out)
     assert snapshot(out) == before

@@ -74,7 +74,8 @@ def _file(rule_files: list[str], groups: list[str], service: str, tests: list[Te
     run to the next. Every group is listed, producers before their readers."""
     here = os.path.dirname(c.tests_file(service, "x"))
     return {
-        "rule_files": [os.path.relpath(f, here) for f in rule_files],
+        # both relative to out/: rooted at "/" so relpath need not ask the system for the cwd
+        "rule_files": [os.path.relpath(f"/{f}", f"/{here}") for f in rule_files],
         "evaluation_interval": EVAL,
         "group_eval_order": groups,
         "tests": tests,
