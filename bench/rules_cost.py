@@ -15,12 +15,16 @@ and errors mostly at night. Three rule sets are loaded in turn:
   whole window on raw counters.
 
 Recorded histories a shape reads (slogen's 5m rates, Sloth's 5m ratio) are backfilled
-with `promtool tsdb create-blocks-from rules`. For each set: evaluation time per group
-from /api/v1/rules (averaged over several evaluations), samples read per evaluation from
-the query statistics (totalQueryableSamples: no machine noise), both per minute at the
-production intervals (1m; slogen's 30m sums and 2m30s period group at theirs), and the
-period SLI's error against
-the true ratio of bad to all events.
+with `promtool tsdb create-blocks-from rules`. For each set: rule evaluations a minute;
+evaluation time per group from /api/v1/rules (every group every 2s, the median of
+`--rounds` evaluations; each set measured `--repeat` times, the sets in turn, the median
+kept); samples read per evaluation from the query statistics (totalQueryableSamples: no
+machine noise), all per minute at the production intervals (1m; slogen's 30m sums and
+2m30s period group at theirs); Prometheus' CPU time a production minute, every group at
+a thirtieth of its interval, less an idle Prometheus (CPU time does not grow while other
+processes hold the cores, as wall-clock evaluation time does); and the period SLI's error
+against the true ratio of bad to all events. `--against main` measures the rules of that
+revision too, in the same Prometheus.
 """
 
 from __future__ import annotations
@@ -300,6 +304,38 @@ def measure(url: str, files: list[Path], work: Path, name: str, at: float, round
     }
 
 
+SPEEDUP = 30  # the CPU measurement runs every group 30 times as often as in production
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: /proc/<pid>/stat, fields 14 and 15."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_minute(url: str, pid: int, files: list[Path], work: Path, name: str, seconds: float) -> float:
+    """CPU seconds Prometheus spends a production minute on a rule set: every group at its
+    production interval / SPEEDUP for `seconds`, its CPU time less that of as long with no
+    rules, divided by the production minutes run. CPU time, unlike a wall-clock
+    evaluation time, does not grow while other processes hold the cores."""
+    groups = [g for f in files for g in yaml.safe_load(f.read_text())["groups"]]
+    scaled = [{**g, "interval": f"{production_interval(g) * 60_000 / SPEEDUP:.0f}ms"} for g in groups]
+    used = []
+    for rules in ([], scaled):
+        path = work / f"{name}-cpu.yaml"
+        path.write_text(yaml.safe_dump({"groups": rules}, sort_keys=False))
+        config = {"global": {"evaluation_interval": "1m"}, "rule_files": [str(path)]}
+        (work / "prometheus.yml").write_text(json.dumps(config))
+        urllib.request.urlopen(urllib.request.Request(f"{url}/-/reload", method="POST"), timeout=30).read()
+        names = {g["name"] for g in rules}  # the reload returns once they are loaded
+        assert names == {g["name"] for g in _rules(url, names) or []}, name
+        time.sleep(2)  # past the first evaluations' start-up
+        before = _cpu_seconds(pid)
+        time.sleep(seconds)
+        used.append(_cpu_seconds(pid) - before)
+    return (used[1] - used[0]) / (seconds * SPEEDUP / 60)
+
+
 def _rules(url: str, names: set[str]) -> list[dict[str, Any]] | None:
     with urllib.request.urlopen(f"{url}/api/v1/rules", timeout=30) as response:
         groups = [g for g in json.load(response)["data"]["groups"] if g["name"] in names]
@@ -339,6 +375,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=33, help="history; the period is 30 days")
     parser.add_argument("--rounds", type=int, default=9, help="evaluations per group (their median counts)")
     parser.add_argument("--repeat", type=int, default=3, help="measurements of each set, interleaved (median)")
+    parser.add_argument("--cpu-seconds", type=float, default=40, help="how long each set's CPU time is measured")
     parser.add_argument("--against", metavar="REF", help="also measure the rules of this git revision (e.g. main)")
     args = parser.parse_args()
     print(f"load: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
@@ -370,6 +407,9 @@ def main() -> None:
         ) as server:
             # prometheus() wrote its config in p2/; point reloads at it
             results = measure_all(server.url, shapes, work / "p2", end, args.rounds, args.repeat)
+            for name, files in shapes.items():
+                cpu = cpu_per_minute(server.url, server.process.pid, files, work / "p2", name, args.cpu_seconds)
+                results[name]["cpu_per_minute"] = cpu
             accuracy = {
                 name: period_errors(server.url, period_expressions(files, args.slos, "slo"), end, truth)
                 for name, files in shapes.items()
@@ -447,6 +487,11 @@ def print_table(results: dict[str, dict[str, Any]], accuracy: dict[str, list[flo
         for name, r in results.items()
     )
     print(f"\neval s/min from the mean of each group's evaluations instead of their median: {means}")
+    cpu = ", ".join(
+        f"{name} {r['cpu_per_minute']:.4f} ({r['cpu_per_minute'] / base['cpu_per_minute']:.1f}x)"
+        for name, r in results.items()
+    )
+    print(f"Prometheus CPU s/min (groups at 1/{SPEEDUP} of their intervals, less an idle Prometheus): {cpu}")
 
 
 if __name__ == "__main__":
