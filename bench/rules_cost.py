@@ -15,12 +15,16 @@ and errors mostly at night. Three rule sets are loaded in turn:
   whole window on raw counters.
 
 Recorded histories a shape reads (slogen's 5m rates, Sloth's 5m ratio) are backfilled
-with `promtool tsdb create-blocks-from rules`. For each set: evaluation time per group
-from /api/v1/rules (averaged over several evaluations), samples read per evaluation from
-the query statistics (totalQueryableSamples: no machine noise), both per minute at the
-production intervals (1m; slogen's 30m sums and 2m30s period group at theirs), and the
-period SLI's error against
-the true ratio of bad to all events.
+with `promtool tsdb create-blocks-from rules`. For each set: rule evaluations a minute;
+evaluation time per group from /api/v1/rules (every group every 2s, the median of
+`--rounds` evaluations; each set measured `--repeat` times, the sets in turn, the median
+kept); samples read per evaluation from the query statistics (totalQueryableSamples: no
+machine noise), all per minute at the production intervals (1m; slogen's 30m sums and
+2m30s period group at theirs); Prometheus' CPU time a production minute, every group at
+a thirtieth of its interval, less an idle Prometheus (CPU time does not grow while other
+processes hold the cores, as wall-clock evaluation time does); and the period SLI's error
+against the true ratio of bad to all events. `--against main` measures the rules of that
+revision too, in the same Prometheus.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -101,8 +107,16 @@ def write_data(path: Path, slos: int, instances: int, start: int, end: int) -> l
     return truth
 
 
-def slogen_rules(work: Path, slos: int) -> list[Path]:
-    spec = work / "spec"
+def slogen_rules(work: Path, slos: int, ref: str | None = None) -> list[Path]:
+    """The rules `slogen generate` writes for the bench's SLOs: this tree's, or with
+    `ref` those of that git revision (extracted with `git archive`, run from there)."""
+    source = REPO
+    if ref is not None:
+        source = work / "ref-tree"
+        source.mkdir()
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+    spec = work / ("ref-spec" if ref else "spec")
     spec.mkdir()
     lines = ["version: 1", "service: bench", "slos:"]
     for slo in range(slos):
@@ -115,11 +129,12 @@ def slogen_rules(work: Path, slos: int) -> list[Path]:
             f"      total: '{total}'",
         ]
     (spec / "bench.yaml").write_text("\n".join(lines) + "\n")
-    out = work / "slogen-out"
+    out = work / ("ref-out" if ref else "slogen-out")
     subprocess.run(
         [sys.executable, "-m", "slogen.cli", "generate", "--spec", str(spec), "--out", str(out)],
         check=True,
-        cwd=REPO,
+        cwd=source,  # `-m` imports slogen from the working directory first
+        capture_output=True,
     )
     return sorted((out / "prometheus/rules").glob("*.yaml"))
 
@@ -267,19 +282,72 @@ def measure(url: str, files: list[Path], work: Path, name: str, at: float, round
                 seen[group["name"]] = group["lastEvaluation"]
                 times.setdefault(group["name"], []).append(float(group["evaluationTime"]))
         time.sleep(0.5)
-    seconds_per_minute = samples_per_minute = 0.0
+    seconds_per_minute = mean_seconds_per_minute = samples_per_minute = evaluations_per_minute = 0.0
     for group in groups:
+        # The median: a shared machine stalls a process now and then, and one stall
+        # would move a mean of a few evaluations by more than the shapes differ. The
+        # mean (what this bench reported before) is kept for comparison.
         runs = times.get(group["name"], [0.0])
         per_minute = 1 / production_interval(group)
-        seconds_per_minute += sum(runs) / len(runs) * per_minute
+        seconds_per_minute += statistics.median(runs) * per_minute
+        mean_seconds_per_minute += statistics.mean(runs) * per_minute
+        evaluations_per_minute += len(group["rules"]) * per_minute
         for rule in group["rules"]:
             _, samples = query(url, rule["expr"], at)
             samples_per_minute += samples * per_minute
     return {
         "rules": sum(len(g["rules"]) for g in groups),
+        "evaluations_per_minute": evaluations_per_minute,
         "samples_per_minute": samples_per_minute,
         "seconds_per_minute": seconds_per_minute,
+        "mean_seconds_per_minute": mean_seconds_per_minute,
     }
+
+
+SPEEDUP = 30  # the CPU measurement runs every group up to 30 times as often as in production
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used: /proc/<pid>/stat, fields 14 and 15."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _missed(url: str, path: Path) -> float:
+    """Evaluations Prometheus skipped in the groups of one rule file (it was still busy)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=30) as response:
+        lines = response.read().decode().splitlines()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in lines
+        if line.startswith("prometheus_rule_group_iterations_missed_total{") and f'"{path};' in line
+    )
+
+
+def cpu_per_minute(url: str, pid: int, files: list[Path], work: Path, name: str, seconds: float) -> float:
+    """CPU seconds Prometheus spends a production minute on a rule set: every group at its
+    production interval / speedup for `seconds`, its CPU time less that of as long with no
+    rules, divided by the production minutes run. CPU time, unlike a wall-clock evaluation
+    time, does not grow while other processes hold the cores; but an evaluation skipped
+    because the last one still ran costs nothing, so the speedup halves until none is."""
+    groups = [g for f in files for g in yaml.safe_load(f.read_text())["groups"]]
+    speedup = SPEEDUP
+    while True:
+        used = []
+        path = work / f"{name}-cpu-{speedup}.yaml"
+        scaled = [{**g, "interval": f"{production_interval(g) * 60_000 / speedup:.0f}ms"} for g in groups]
+        for rules in ([], scaled):
+            path.write_text(yaml.safe_dump({"groups": rules}, sort_keys=False))
+            config = {"global": {"evaluation_interval": "1m"}, "rule_files": [str(path)]}
+            (work / "prometheus.yml").write_text(json.dumps(config))
+            urllib.request.urlopen(urllib.request.Request(f"{url}/-/reload", method="POST"), timeout=30).read()
+            time.sleep(2)  # past the first evaluations' start-up
+            before = _cpu_seconds(pid)
+            time.sleep(seconds)
+            used.append(_cpu_seconds(pid) - before)
+        if not _missed(url, path) or speedup == 1:
+            return (used[1] - used[0]) / (seconds * speedup / 60)
+        speedup = max(1, speedup // 2)
 
 
 def _rules(url: str, names: set[str]) -> list[dict[str, Any]] | None:
@@ -319,8 +387,12 @@ def main() -> None:
     parser.add_argument("--slos", type=int, default=10)
     parser.add_argument("--instances", type=int, default=25, help="series pairs (200/500) per SLO: 50 series")
     parser.add_argument("--days", type=int, default=33, help="history; the period is 30 days")
-    parser.add_argument("--rounds", type=int, default=5, help="evaluations averaged per group")
+    parser.add_argument("--rounds", type=int, default=9, help="evaluations per group (their median counts)")
+    parser.add_argument("--repeat", type=int, default=3, help="measurements of each set, interleaved (median)")
+    parser.add_argument("--cpu-seconds", type=float, default=40, help="how long each set's CPU time is measured")
+    parser.add_argument("--against", metavar="REF", help="also measure the rules of this git revision (e.g. main)")
     args = parser.parse_args()
+    print(f"load: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
     with tempfile.TemporaryDirectory(prefix="slogen-rules-cost-") as scratch:
         work = Path(scratch)
         now = int(time.time()) // 60 * 60
@@ -337,60 +409,103 @@ def main() -> None:
             f"({series * args.days * 86400 // STEP:,} samples), ready in {time.perf_counter() - t0:.0f}s",
             flush=True,
         )
-        shapes = {
-            "slogen": slogen_rules(work, args.slos),
-            "sloth": sloth_rules(work, args.slos),
-            "pyrra": pyrra_rules(work, args.slos),
-        }
-
-        def recordings(shape: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
-            groups = [g for f in shapes[shape] for g in yaml.safe_load(f.read_text())["groups"]]
-            return [r for g in groups for r in g["rules"] if r.get("record") in names]
-
-        levels = [  # what each shape's rules read, one level a pass, at its production interval
-            (
-                "1m",
-                recordings("slogen", ("slo:sli_bad_events:rate5m", "slo:sli_total_events:rate5m"))
-                + recordings("sloth", ("slo:sli_error:ratio_rate5m",)),
-            ),
-            ("30m", recordings("slogen", ("slo:sli_bad_events:rate5m_sum30m", "slo:sli_total_events:rate5m_sum30m"))),
-        ]
-        for level, (interval, rules) in enumerate(levels):
-            with prometheus(work / f"p-backfill-{level}", data_dir=data) as server:
-                blocks = backfill_recordings(server.url, rules, start + 600 + level * 1800, end, work, interval)
-            for block in blocks.iterdir():  # into the data folder once that Prometheus is gone
-                shutil.move(str(block), data / block.name)
+        shapes = {"slogen": slogen_rules(work, args.slos)}
+        if args.against:
+            shapes[f"slogen@{args.against}"] = slogen_rules(work, args.slos, args.against)
+        shapes |= {"sloth": sloth_rules(work, args.slos), "pyrra": pyrra_rules(work, args.slos)}
+        backfill_levels(shapes, data, work, start, end)
         print(f"recorded histories backfilled in {time.perf_counter() - t0:.0f}s", flush=True)
         (work / "p2").mkdir()
         with prometheus(
             work / "p2", data_dir=data, extra=["--web.enable-lifecycle", "--query.max-samples=500000000"]
         ) as server:
             # prometheus() wrote its config in p2/; point reloads at it
-            results = {}
+            results = measure_all(server.url, shapes, work / "p2", end, args.rounds, args.repeat)
             for name, files in shapes.items():
-                results[name] = measure(server.url, files, work / "p2", name, end, args.rounds)
+                cpu = cpu_per_minute(server.url, server.process.pid, files, work / "p2", name, args.cpu_seconds)
+                results[name]["cpu_per_minute"] = cpu
             accuracy = {
-                "slogen": period_errors(server.url, period_expressions(shapes["slogen"], args.slos, "slo"), end, truth),
-                "sloth": period_errors(
-                    server.url, period_expressions(shapes["sloth"], args.slos, "sloth_slo"), end, truth
-                ),
-                "pyrra": period_errors(server.url, pyrra_periods(args.slos), end, truth),
+                name: period_errors(server.url, period_expressions(files, args.slos, "slo"), end, truth)
+                for name, files in shapes.items()
+                if name.startswith("slogen")
             }
+            accuracy["sloth"] = period_errors(
+                server.url, period_expressions(shapes["sloth"], args.slos, "sloth_slo"), end, truth
+            )
+            accuracy["pyrra"] = period_errors(server.url, pyrra_periods(args.slos), end, truth)
+    print(f"load: {os.getloadavg()[0]:.2f} (1 min)")
+    print_table(results, accuracy)
+    print(f"\ntrue 30d error ratios: {', '.join(f'{t:.5f}' for t in truth[:3])}{', ...' if len(truth) > 3 else ''}")
+
+
+def backfill_levels(shapes: dict[str, list[Path]], data: Path, work: Path, start: int, end: int) -> None:
+    """The recorded histories the shapes read, one level a pass, at their production intervals."""
+
+    def recordings(shape: str, names: tuple[str, ...]) -> list[dict[str, Any]]:
+        groups = [g for f in shapes[shape] for g in yaml.safe_load(f.read_text())["groups"]]
+        return [r for g in groups for r in g["rules"] if r.get("record") in names]
+
+    levels = [
+        (
+            "1m",
+            recordings("slogen", ("slo:sli_bad_events:rate5m", "slo:sli_total_events:rate5m"))
+            + recordings("sloth", ("slo:sli_error:ratio_rate5m",)),
+        ),
+        ("30m", recordings("slogen", ("slo:sli_bad_events:rate5m_sum30m", "slo:sli_total_events:rate5m_sum30m"))),
+    ]
+    for level, (interval, rules) in enumerate(levels):
+        with prometheus(work / f"p-backfill-{level}", data_dir=data) as server:
+            blocks = backfill_recordings(server.url, rules, start + 600 + level * 1800, end, work, interval)
+        for block in blocks.iterdir():  # into the data folder once that Prometheus is gone
+            shutil.move(str(block), data / block.name)
+
+
+def measure_all(
+    url: str, shapes: dict[str, list[Path]], work: Path, at: float, rounds: int, repeat: int
+) -> dict[str, dict[str, Any]]:
+    """Each set measured `repeat` times, the sets in turn (load on a shared machine comes
+    and goes: interleaved, each set sees it alike); evaluation time is the median."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in shapes}
+    for _ in range(repeat):
+        for name, files in shapes.items():
+            runs[name].append(measure(url, files, work, name, at, rounds))
+    return {
+        name: {
+            **found[0],
+            "seconds_per_minute": statistics.median(r["seconds_per_minute"] for r in found),
+            "mean_seconds_per_minute": statistics.median(r["mean_seconds_per_minute"] for r in found),
+        }
+        for name, found in runs.items()
+    }
+
+
+def print_table(results: dict[str, dict[str, Any]], accuracy: dict[str, list[float]]) -> None:
     base = results["slogen"]
     print()
     print(
-        f"{'shape':<8} {'rules':>6} {'samples/min':>13} {'vs slogen':>10} {'eval s/min':>11} {'vs slogen':>10} {'period SLI error (mean, worst)':>32}"
+        f"{'shape':<12} {'rules':>6} {'evals/min':>10} {'samples/min':>13} {'vs slogen':>10} "
+        f"{'eval s/min':>11} {'vs slogen':>10} {'period SLI error (mean, worst)':>32}"
     )
     for name, r in results.items():
         errors = accuracy[name]
         mean = sum(abs(e) for e in errors) / len(errors)
         worst = max(errors, key=abs)
         print(
-            f"{name:<8} {r['rules']:>6} {r['samples_per_minute']:>13,.0f} {r['samples_per_minute'] / base['samples_per_minute']:>9.1f}x "
+            f"{name:<12} {r['rules']:>6} {r['evaluations_per_minute']:>10.1f} "
+            f"{r['samples_per_minute']:>13,.0f} {r['samples_per_minute'] / base['samples_per_minute']:>9.1f}x "
             f"{r['seconds_per_minute']:>11.4f} {r['seconds_per_minute'] / base['seconds_per_minute']:>9.1f}x "
             f"{mean * 100:>14.2f}% {worst * 100:>+14.2f}%"
         )
-    print(f"\ntrue 30d error ratios: {', '.join(f'{t:.5f}' for t in truth[:3])}{', ...' if len(truth) > 3 else ''}")
+    means = ", ".join(
+        f"{name} {r['mean_seconds_per_minute']:.4f} ({r['mean_seconds_per_minute'] / base['mean_seconds_per_minute']:.1f}x)"
+        for name, r in results.items()
+    )
+    print(f"\neval s/min from the mean of each group's evaluations instead of their median: {means}")
+    cpu = ", ".join(
+        f"{name} {r['cpu_per_minute']:.4f} ({r['cpu_per_minute'] / base['cpu_per_minute']:.1f}x)"
+        for name, r in results.items()
+    )
+    print(f"Prometheus CPU s/min (groups at up to 1/{SPEEDUP} of their intervals, less an idle Prometheus): {cpu}")
 
 
 if __name__ == "__main__":

@@ -81,9 +81,10 @@ PERIOD_GROUP_SUFFIX = "period"
 
 def slo_group_names(service: str, slo: str) -> list[str]:
     """An SLO's rule groups in the order its unit tests evaluate them: the 5m level (with
-    the windows and alerts), then the 30m sums of its 5m rates, then the period from those
-    sums. The first two read each other (windows past a day read the 30m sums): with the
-    5m level first, a sum includes the rates of its own instant and the long windows see
+    the page windows and the pages), then the 30m sums of its 5m rates, then the period
+    group (the period, the windows only tickets read, the tickets) from both. The first
+    two read each other only when a page reads a window past a day (custom tiers): with
+    the 5m level first, a sum includes the rates of its own instant and such a window sees
     the sums of the step before, as in production, where they lag by up to 30 minutes."""
     return [
         group_name(service, slo),
@@ -94,6 +95,8 @@ def slo_group_names(service: str, slo: str) -> list[str]:
 
 # Under Prometheus' 5m lookback: dashboards query these series at an instant, and a
 # series recorded every 5m would be just too old for a moment before each evaluation.
+# The tickets and the windows only they read run here too: a ticket fires up to 1m30s
+# later than it would every minute, over windows of hours and days.
 PERIOD_GROUP_INTERVAL = "2m30s"
 
 # A second level for long windows: every 30 minutes, the 5m rates summed over the last

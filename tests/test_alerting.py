@@ -361,7 +361,7 @@ def test_tiers_with_their_own_for_are_one_rule_each_labelled_with_their_windows(
     spec = _write(tmp_path, PER_TIER_FOR)
     model = api.load_model(api.Options(spec_dir=spec, out_dir=tmp_path / "out", templates=None))
     groups = build_slo_groups(_slo(model, "requests"))
-    alerts = [r for r in groups[0]["rules"] if r.get("alert") == "SLOErrorBudgetBurn"]
+    alerts = [r for g in groups for r in g["rules"] if r.get("alert") == "SLOErrorBudgetBurn"]
     assert [(r["for"], r["labels"]["long"], r["labels"]["short"], r["labels"]["severity"]) for r in alerts] == [
         ("2m", "1h", "5m", "critical"),
         ("15m", "6h", "30m", "critical"),

@@ -55,6 +55,11 @@ def test_explain_gives_windows_factors_and_time_to_fire() -> None:
     assert any(line.split()[:7] == ["critical", "1h", "5m", "14.4x", "1.44%", "~52s", "2%"] for line in lines)
     assert any(line.split()[:7] == ["warning", "3d", "6h", "1x", "0.1%", "~4m19s", "10%"] for line in lines)
     assert "error budget 0.1% of events (= 43m12s of total outage)" in result.stdout
+    # Tickets run in the period group: explain says how much later that makes them.
+    assert (
+        "  (tickets and the windows only they read are evaluated every 2m30s, pages every\n"
+        "  minute: a ticket may fire up to 1m30s later than that)"
+    ) in result.stdout
 
 
 def test_explain_an_unknown_target_is_exit_2() -> None:

@@ -238,7 +238,7 @@ def test_the_absent_alert_of_event_expressions_watches_the_total(tmp_path: Path)
     )
     out = _generate(tmp_path, spec)
     rules = yaml.safe_load((out / "rules" / "web.requests.yaml").read_text())
-    absent = next(r for r in rules["groups"][0]["rules"] if r.get("alert") == "SLOMetricAbsent")
+    absent = next(r for g in rules["groups"] for r in g["rules"] if r.get("alert") == "SLOMetricAbsent")
     assert absent["expr"] == 'absent(http_requests_total{job="web"})'
 
 

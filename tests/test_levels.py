@@ -5,7 +5,8 @@ the 30m sums recorded every 30 minutes nor the period recorded every 2m30s. Here
 of raw counters with uneven traffic (tests/levels_history.py) are backfilled into a TSDB,
 then every level of the generated recordings with `promtool tsdb create-blocks-from rules`,
 one level a pass, each group under its own name at its own production interval (the 5m
-level every minute, the 30m sums every 30 minutes, the period every 2m30s): the TSDB holds
+level every minute, the 30m sums every 30 minutes, the period group, with the windows
+only tickets read, every 2m30s): the TSDB holds
 what a Prometheus that ran through those eight days would hold. Every window, the period
 SLI, budget remaining and burn rates at given times must then equal the error ratios
 computed here from the raw counts (bad and all requests summed separately over each window
@@ -194,7 +195,7 @@ def value_at(server: Server, expr: str, at: int) -> float:
     return float(result[0]["value"][1])
 
 
-def times(server: Server, selector: str, at: int, within: str) -> list[int]:
+def times(server: Server, selector: str, at: float, within: str) -> list[int]:
     """When the series was recorded (ms) in the `within` before `at` (a range query keeps times)."""
     query = urllib.parse.urlencode({"query": f"{selector}[{within}]", "time": str(at)})
     result = server.get(f"/api/v1/query?{query}")["data"]["result"]
@@ -233,8 +234,8 @@ def expected_values(server: Server, recorded: Recorded, slo: str, at: int) -> di
     rates = times(server, _selector("slo:sli_total_events:rate5m", slo), history.now, everything)
     sums = times(server, _selector("slo:sli_bad_events:rate5m_sum30m", slo), history.now, everything)
 
-    def ratio(label: str, window: int) -> float:
-        end = times(server, _selector(f"slo:sli_error:ratio_rate{label}", slo), at, "5m")[-1]
+    def ratio(label: str, window: int, when: float = at) -> float:
+        end = times(server, _selector(f"slo:sli_error:ratio_rate{label}", slo), when, "5m")[-1]
         return history.rule_ratio(series, rates, sums, end, window)
 
     out: dict[str, tuple[float, float]] = {}
@@ -247,7 +248,9 @@ def expected_values(server: Server, recorded: Recorded, slo: str, at: int) -> di
     out["slo:period_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
     out["slo:period_error_budget_remaining:ratio"] = (1 - r / budget, TOLERANCE * r / budget)
     burn = current_burn_window(recorded.rule_files, slo)
-    r = ratio(burn, windows[burn])
+    # Recorded in the period group, from the last window its group's run could read.
+    burnt = times(server, _selector("slo:current_burn_rate:ratio", slo), at, "5m")[-1] / 1000
+    r = ratio(burn, windows[burn], burnt)
     out["slo:current_burn_rate:ratio"] = (r / budget, TOLERANCE * r / budget)
     return out
 
@@ -299,6 +302,23 @@ def test_each_level_was_recorded_and_runs_at_its_production_interval(recorded: R
         ):
             recorded_times = times(server, _selector(name, slo), now, within)
             assert {b - a for a, b in itertools.pairwise(recorded_times)} == {step}, (slo, name)
+    # Every window at its own group's interval: the windows pages read every minute, the
+    # windows only tickets read (with the period and the tickets) every 2m30s.
+    steps: dict[int, set[str]] = {}
+    for path in recorded.rule_files:
+        slo = path.name.removeprefix("shop.").removesuffix(".yaml")
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            step = parse_duration(group.get("interval", "1m"))
+            for rule in group["rules"]:
+                name = rule.get("record", "")
+                if name.startswith("slo:sli_error:ratio_rate"):
+                    recorded_times = times(server, _selector(name, slo), now, "2h")
+                    assert {b - a for a, b in itertools.pairwise(recorded_times)} == {step}, (slo, name)
+                    steps.setdefault(step, set()).add(name.removeprefix("slo:sli_error:ratio_rate"))
+    assert steps == {
+        60_000: {"5m", "30m", "1h", "6h", "7m", "14m", "1h24m"},
+        150_000: {"2h", "1d", "3d", "30d", "28m", "5h36m", "16h48m", "7d"},
+    }
     intervals = {g["name"]: g["interval"] for g in server.get("/api/v1/rules")["data"]["groups"]}
     assert intervals == {
         **{f"slogen:shop:{slo}": 5 for slo in BUDGET},
@@ -340,6 +360,15 @@ def test_the_ticket_that_only_the_3d_window_raises_fires_live(server: Server) ->
         return len(main) == len(BUDGET) and all(not g["lastEvaluation"].startswith("0001") for g in main)
 
     wait_until(evaluated, 30, "the 5m level of every SLO to be evaluated", server)
+
+    def tickets_evaluated() -> bool:
+        # The tickets run in the period group, every 2m30s: Prometheus starts a group at
+        # an offset within its interval (a hash of its name and file), up to 2m30s in.
+        groups = server.get("/api/v1/rules")["data"]["groups"]
+        period = [g for g in groups if g["name"] in {f"slogen:shop:{slo}:period" for slo in BUDGET}]
+        return len(period) == len(BUDGET) and all(not g["lastEvaluation"].startswith("0001") for g in period)
+
+    wait_until(tickets_evaluated, 200, "the period group of every SLO to be evaluated", server, interval=1)
     alerts = [{**a["labels"], "state": a["state"]} for a in server.get("/api/v1/alerts")["data"]["alerts"]]
     assert alerts == [
         {

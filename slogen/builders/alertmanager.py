@@ -257,7 +257,9 @@ def build_notification_data(model: m.Model) -> dict[str, Any]:
     alerts = []
     if slo is not None:
         text = TextContext(None, model.settings.grafana_url)
-        rule = next(r for g in build_slo_groups(slo, text) for r in g["rules"] if r.get("alert"))
+        # A burn-rate alert, the first (a page, else a ticket), else the absent alert.
+        rules = [r for g in build_slo_groups(slo, text) for r in g["rules"] if r.get("alert")]
+        rule = min(rules, key=lambda r: r["alert"] != slo.alert_name)
         annotations = {k: v.replace('{{ printf "%.1f" $value }}', "15.2") for k, v in rule["annotations"].items()}
         alerts.append(
             {

@@ -67,6 +67,8 @@ def alert_entries(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> list
         for item in items:
             rel = c.rules_file(service.name, item.id)
             rules = [r for group in rule_files[rel]["groups"] for r in group["rules"] if "alert" in r]
+            # The absent alert last, wherever its group puts it (tickets run in a slower group).
+            rules.sort(key=lambda r: r["alert"] == c.ALERT_ABSENT)
             found: list[tuple[int, int, Entry]] = []
             position = 0
             for index, rule in enumerate(rules):

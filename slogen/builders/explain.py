@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from .. import conventions as c
 from .. import model as m
-from ..quantity import fmt, fmt_percent, format_duration
+from ..quantity import fmt, fmt_percent, format_duration, parse_duration
 from ..targets import explain_targets
 from .queries import absent_selectors
 from .rules import counted, describe_measure, format_threshold
@@ -154,6 +154,13 @@ def explain_slo(slo: m.SLO) -> str:
             "recorded: compatibility.sloth_labels"
         )
     lines.append("  (times add up to a minute or two of scrape and 5m-rate lag)")
+    if any(t.severity == c.SEVERITY_WARNING for t in slo.tiers):
+        # Tickets run in the period group (rules.build_slo_groups): say what that costs them.
+        later = format_duration(parse_duration(c.PERIOD_GROUP_INTERVAL) - 60_000)
+        lines.append(
+            f"  (tickets and the windows only they read are evaluated every {c.PERIOD_GROUP_INTERVAL}, pages every\n"
+            f"  minute: a ticket may fire up to {later} later than that)"
+        )
     return "\n".join(lines)
 
 

@@ -42,13 +42,37 @@ def build_rule_files(model: m.Model, templates: str | None = None) -> dict[str, 
 
 
 def build_slo_groups(slo: m.SLO, text: TextContext = TextContext()) -> list[dict[str, Any]]:
-    rules = build_sli_recordings(slo) + build_burn_rate_alerts(slo, text) + build_absent_alerts(slo, text)
+    """Three groups. Every minute what pages read: the 5m rates, the page windows, the
+    pages. Every 2m30s (the period group) what only tickets and dashboards read: the
+    other windows, the current burn rate, the period, the tickets (the absent-data alert
+    is one too). Per-rule overhead dominates what rules cost Prometheus, and a ticket
+    over a day or three, or after 10 minutes without data, gains nothing from being
+    looked at every minute (bench/rules_cost.py)."""
+    recordings = build_sli_recordings(slo)
+    fast = page_windows(slo)
+    every_minute = [r for r in recordings if r["record"] in fast]
+    slower = [r for r in recordings if r["record"] not in fast]
+    pages = build_burn_rate_alerts(slo, text, c.SEVERITY_CRITICAL)
+    tickets = build_burn_rate_alerts(slo, text, c.SEVERITY_WARNING)
     five, coarse, period = c.slo_group_names(slo.service, slo.id)
     return [
-        {"name": five, "rules": rules},
+        {"name": five, "rules": every_minute + pages},
         {"name": coarse, "interval": c.COARSE_GROUP_INTERVAL, "rules": build_coarse_recordings(slo)},
-        {"name": period, "interval": c.PERIOD_GROUP_INTERVAL, "rules": build_period_recordings(slo)},
+        {
+            "name": period,
+            "interval": c.PERIOD_GROUP_INTERVAL,
+            "rules": slower + build_period_recordings(slo) + tickets + build_absent_alerts(slo, text),
+        },
     ]
+
+
+def page_windows(slo: m.SLO) -> set[str]:
+    """The recordings evaluated every minute: the 5m rates and ratio (a raw SLI's 5m
+    ratio), and every window a page reads."""
+    windows = {c.BASE_WINDOW_MS} | {
+        w for t in slo.tiers if t.severity == c.SEVERITY_CRITICAL for w in (t.long_ms, t.short_ms)
+    }
+    return {c.BAD_RATE, c.TOTAL_RATE} | {c.error_ratio(w) for w in windows}
 
 
 def build_coarse_recordings(slo: m.SLO) -> list[Rule]:
@@ -176,9 +200,12 @@ def burn_rule_labels(slo: m.SLO, rule: BurnRule) -> dict[str, str]:
     return dict(sorted({**with_severity(slo, rule.severity), **dict(rule.extra)}.items()))
 
 
-def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext()) -> list[Rule]:
+def build_burn_rate_alerts(slo: m.SLO, text: TextContext = TextContext(), *severities: str) -> list[Rule]:
+    """The burn-rate alerts of the given severities (kinds), or of all."""
     rules = []
     for burn in burn_rules(slo):
+        if severities and burn.severity not in severities:
+            continue
         severity, tiers = burn.severity, burn.tiers
         conditions = " or ".join(
             f"the error ratio over {format_duration(t.long_ms)} and over {format_duration(t.short_ms)} "
