@@ -4,13 +4,14 @@ servers (tests/harness_vm.py)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
 
 from .conftest import REPO
-from .harness import wait_until
+from .harness import Server, wait_until
 from .harness_vm import (
     import_openmetrics,
     notifier_sink,
@@ -101,3 +102,69 @@ def test_vmalert_restores_the_for_state_prometheus_would_restore(tmp_path: Path)
         ("Twice", "critical", "firing"),
         ("Twice", "warning", "pending"),
     ]
+
+
+# The expression forms the generated rules use, each read at one instant on both engines
+# over the same samples (scraped every 15s, the last 7s before that instant).
+FORMS = {
+    "ratio of rates": 'sum(rate(req_total{job="a", code="500"}[5m])) / sum(rate(req_total{job="a"}[5m]))',
+    "bad events or zero": '(sum(rate(req_total{job="a", code="503"}[5m])) or vector(0))',
+    "histogram quantile": 'histogram_quantile(0.95, sum by (le) (rate(lat_bucket{job="a"}[5m])))',
+    "probe": 'sum(count_over_time(probe_success{job="a"}[5m]) * (1 - clamp(avg_over_time(probe_success{job="a"}[5m]), 0, 1))) / 300',
+    "window of recordings": 'sum_over_time(ratio{job="a"}[30m]) / count_over_time(ratio{job="a"}[30m])',
+    "absent": 'absent(missing{job="a"}) or absent(req_total{job="a"})',
+    "age": 'time() - max(last_success{job="a"})',
+    "threshold": 'gauge{job="a"} / (cap{job="a"} > 0) >= 0.9',
+}
+
+
+def _history(now: int) -> str:
+    lines = []
+    for i, t in enumerate(range(now - 3600, now + 1, 15)):
+        lines += [
+            f'req_total{{job="a",code="200"}} {i * 150} {t}',
+            f'req_total{{job="a",code="500"}} {i * 3} {t}',
+            f'lat_bucket{{job="a",le="0.1"}} {i * 100} {t}',
+            f'lat_bucket{{job="a",le="0.5"}} {i * 140} {t}',
+            f'lat_bucket{{job="a",le="+Inf"}} {i * 150} {t}',
+            f'probe_success{{job="a"}} {0 if i % 10 == 0 else 1} {t}',
+            f'ratio{{job="a"}} {0.001 * (i % 7)} {t}',
+            f'last_success{{job="a"}} {now - 600} {t}',
+            f'gauge{{job="a"}} 95 {t}',
+            f'cap{{job="a"}} 100 {t}',
+        ]
+    return "# TYPE x gauge\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.e2e
+def test_the_expression_forms_of_the_rules_agree_on_both_engines(tmp_path: Path) -> None:
+    """Same samples, same instant: PromQL and MetricsQL give the same series and values.
+    PromQL's rate extrapolates to the edges of its range and MetricsQL's does not, but the
+    rules only divide rates over one range by each other, which cancels it."""
+    import urllib.parse
+
+    from .harness import backfill, prometheus
+
+    now = int(time.time()) // 15 * 15 - 60
+    at = now + 7  # an evaluation is not aligned with the scrapes
+    history = _history(now)
+
+    def answers(server: Server) -> dict[str, dict[str, float]]:
+        out = {}
+        for name, expr in FORMS.items():
+            query = urllib.parse.urlencode({"query": expr, "time": at})
+            result = server.get("/api/v1/query?" + query)["data"]["result"]
+            out[name] = {json.dumps(r["metric"], sort_keys=True): float(r["value"][1]) for r in result}
+        return out
+
+    backfill(history.replace("# TYPE x gauge\n", ""), tmp_path / "prom-data", tmp_path)
+    with prometheus(tmp_path / "prom", data_dir=tmp_path / "prom-data") as prom:
+        on_prometheus = answers(prom)
+    with victoria_metrics(tmp_path / "vm") as vm:
+        import_openmetrics(vm, history)
+        on_vm = answers(vm)
+    for name in FORMS:
+        assert on_prometheus[name], name  # every form has an answer to compare
+        assert on_vm[name].keys() == on_prometheus[name].keys(), name
+        for key, value in on_prometheus[name].items():
+            assert on_vm[name][key] == pytest.approx(value, rel=1e-9), (name, key)
