@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -23,8 +24,7 @@ IMPORT_LINES = 20_000  # per request: well under VictoriaMetrics' 32MB -maxInser
 
 
 def vm_binary(name: str) -> str:
-    import shutil
-
+    """The binary, or a failure that says how to install it (never a skip)."""
     path = shutil.which(name)
     if path is None:
         raise AssertionError(f"{name} is not installed: {INSTALL}")

@@ -5,6 +5,7 @@ servers (tests/harness_vm.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -27,8 +28,6 @@ RULE_FOLDERS = sorted(p for p in REPO.glob("tests/cases/*/out/prometheus/rules")
 
 @pytest.mark.parametrize("rules", RULE_FOLDERS, ids=lambda p: str(p.relative_to(REPO)))
 def test_every_generated_rule_file_passes_vmalert_dry_run(rules: Path) -> None:
-    import subprocess
-
     files = sorted(rules.glob("*.yaml"))
     assert files
     result = subprocess.run(
@@ -38,8 +37,6 @@ def test_every_generated_rule_file_passes_vmalert_dry_run(rules: Path) -> None:
 
 
 def test_vmalert_dry_run_rejects_what_it_cannot_load(tmp_path: Path) -> None:
-    import subprocess
-
     bad = tmp_path / "bad.yaml"
     bad.write_text("groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n    keep_firing_for: 5m\n")
     result = subprocess.run([vm_binary("vmalert"), "-dryRun", f"-rule={bad}"], capture_output=True, text=True)
@@ -168,3 +165,9 @@ def test_the_expression_forms_of_the_rules_agree_on_both_engines(tmp_path: Path)
         assert on_vm[name].keys() == on_prometheus[name].keys(), name
         for key, value in on_prometheus[name].items():
             assert on_vm[name][key] == pytest.approx(value, rel=1e-9), (name, key)
+
+
+def test_a_missing_victoria_metrics_binary_fails_with_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(AssertionError, match=r"vmalert is not installed: .*apt-get install victoria-metrics"):
+        vm_binary("vmalert")
