@@ -25,18 +25,20 @@ validate: $(STAMP) tools
 	$(BIN)/slogen validate
 
 # promtool and prometheus come from Debian's `prometheus` package (2.42 on bookworm),
-# amtool and alertmanager from `prometheus-alertmanager` (0.25). Services are not started.
-DEBS := prometheus prometheus-alertmanager
+# amtool and alertmanager from `prometheus-alertmanager` (0.25), victoria-metrics and vmalert
+# from `victoria-metrics` (1.79, for the tests on a second engine). Services are not started.
+DEBS := prometheus prometheus-alertmanager victoria-metrics
 tools:
 	@missing=""; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v vmalert >/dev/null || missing="$$missing victoria-metrics"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "missing tools: run 'sudo apt-get install$$missing' (Debian/Ubuntu) or put promtool and amtool on PATH" >&2; exit 1; \
+	    echo "missing tools: run 'sudo apt-get install$$missing' (Debian/Ubuntu) or put promtool, amtool and vmalert on PATH" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -58,7 +60,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check slogen tests bench
 	$(BIN)/mypy slogen
 
-# The end-to-end tests alone: real Prometheus and Alertmanager on 127.0.0.1.
+# The end-to-end tests alone: real Prometheus, VictoriaMetrics, vmalert and Alertmanager on 127.0.0.1.
 e2e: $(STAMP) tools
 	$(BIN)/python -m pytest -q -m e2e
 

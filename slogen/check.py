@@ -1,6 +1,7 @@
 """Checks of a generated tree with the real tools: promtool on rules, their tests and
-every dashboard query; amtool on the Alertmanager config, routes and templates; and the
-dashboards' structure (ids, grid, variables, series they read).
+every dashboard query; vmalert -dryRun on the rules, when it is installed; amtool on the
+Alertmanager config, routes and templates; and the dashboards' structure (ids, grid,
+variables, series they read).
 
 Every stage runs, whatever the others found, and reports what it checked and what
 failed. A failure names the spec file and line of the SLO or alert it comes from (the
@@ -20,8 +21,8 @@ from typing import Any
 import promql_parser
 import yaml
 
+from . import check_vmalert, tools
 from . import conventions as c
-from . import tools
 from .check_operator import operator_stages
 from .errors import CheckFailed
 from .target_operator import TARGET
@@ -81,6 +82,7 @@ def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
     stages = [
         _files_stage("promtool check rules", ["check", "rules"], rules, root, sources),
         _files_stage("promtool test rules", ["test", "rules"], tests, root, sources),
+        vmalert_stage(rules, root, sources),
     ]
     ruler = sorted(p.relative_to(root).as_posix() for t in RULER_TARGETS for p in (root / t).glob("*.yaml"))
     if ruler:
@@ -99,6 +101,17 @@ def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
 def _files_stage(name: str, command: list[str], files: list[str], root: Path, sources: Sources) -> Stage:
     failures = tools.failing_files("promtool", command, files, root)
     return Stage(name, len(files), "files", [_failure(sources, rel, output) for rel, output in failures.items()])
+
+
+def vmalert_stage(rules: list[str], root: Path, sources: Sources) -> Stage:
+    """The Prometheus rule files as vmalert loads them, or skipped (saying how to install
+    it) when vmalert is not on PATH: validate works without it."""
+    if not check_vmalert.available():
+        return Stage(check_vmalert.STAGE, 0, "files", skipped=f"vmalert not found: {check_vmalert.INSTALL}")
+    failures = check_vmalert.failing_files(rules, root)
+    return Stage(
+        check_vmalert.STAGE, len(rules), "files", [_failure(sources, rel, out) for rel, out in failures.items()]
+    )
 
 
 def ruler_rules_stage(files: list[str], root: Path, sources: Sources) -> Stage:

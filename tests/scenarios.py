@@ -10,10 +10,12 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 INSTANCE = "exporter"
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.4, 0.5, 1, 2.5)
@@ -39,13 +41,22 @@ class State:
 class Scenario:
     name: str
     history_s: int
-    base: State
-    incident: State | None = None  # in force for the last `incident_s` seconds and live
+    base: Any  # a State of the plan, or of the spec the scenario is for
+    incident: Any = None  # in force for the last `incident_s` seconds and live
     incident_s: int = 0
     expected: tuple[dict[str, str], ...] = ()  # exactly the alerts that must be firing
     pending_since_s: dict[str, int] = field(default_factory=dict)  # alertname -> for-state age
+    # the series of another team's spec (tests/scenarios_storefront.py); None: the plan's
+    counters: Callable[[Any], Series] | None = None  # state -> counter rates per second
+    levels: Callable[[Any], Series] | None = None  # state -> gauge values
 
-    def state(self, offset_s: float) -> State:
+    def rates(self, state: Any) -> Series:
+        return (self.counters or counter_rates)(state)
+
+    def gauges(self, state: Any) -> Series:
+        return (self.levels or gauges)(state)
+
+    def state(self, offset_s: float) -> Any:
         """The state at `offset_s` seconds from now (negative: the past)."""
         if self.incident is not None and offset_s >= -self.incident_s:
             return self.incident
@@ -118,10 +129,10 @@ class Timeline:
         t = self.start
         while t <= self.now:
             state = self.scenario.state(t - self.now)
-            for key, rate in counter_rates(state).items():
+            for key, rate in self.scenario.rates(state).items():
                 self.values[key] = self.values.get(key, 0.0) + (rate * STEP if t > self.start else 0.0)
                 samples.setdefault(key, []).append(f"{_series(*key)} {self.values[key]:.3f} {t:.0f}")
-            for key, value in gauges(state).items():
+            for key, value in self.scenario.gauges(state).items():
                 samples.setdefault(key, []).append(f"{_series(*key)} {value:g} {t:.0f}")
             t += STEP
         self.last = t - STEP
@@ -155,9 +166,9 @@ class Timeline:
         """The exporter's /metrics at wall time `at`: counters continue from the history."""
         state = self.scenario.state(at - self.now)
         lines = []
-        for key, rate in sorted(counter_rates(state).items()):
+        for key, rate in sorted(self.scenario.rates(state).items()):
             lines.append(f"{_series(*key)} {self.values.get(key, 0.0) + rate * max(0.0, at - self.last):.3f}")
-        for key, value in sorted(gauges(state).items()):
+        for key, value in sorted(self.scenario.gauges(state).items()):
             lines.append(f"{_series(*key)} {value:g}")
         return "\n".join(lines) + "\n"
 

@@ -1,4 +1,4 @@
-"""End to end: the generated rules in a real Prometheus over backfilled incidents,
+"""End to end: the generated rules in a real Prometheus, and in VictoriaMetrics with vmalert, over backfilled incidents,
 delivered by a real Alertmanager with the generated routing into local sinks, and
 every dashboard query answered with data. Run alone with `make e2e`."""
 
@@ -9,9 +9,7 @@ import re
 import shutil
 import threading
 import time
-import urllib.parse
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,112 +18,56 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import PLAN
-from .harness import (
-    LOOPBACK,
-    Server,
-    alertmanager,
-    backfill,
-    prometheus,
-    rules_evaluated_after,
-    smtp_server,
-    timestamp,
-    wait_until,
-)
-from .scenarios import SCENARIOS, Scenario, State, Timeline, exporter
+from .conftest import PLAN, REPO
+from .engines import ENGINES, Engine, scenario_engine
+from .harness import LOOPBACK, Server, alertmanager, smtp_server, timestamp, wait_until
+from .scenarios import SCENARIOS, Scenario, State
+from .scenarios_storefront import STOREFRONT_SCENARIOS
 
 pytestmark = pytest.mark.e2e
 OUT = PLAN / "out"
-
-
-def rules_for_test(workdir: Path) -> Path:
-    """The generated rules, with the period and 30m groups evaluated every second instead
-    of every 2m30s or 30 minutes so that the test need not wait (the expressions are untouched)."""
-    target = workdir / "rules"
-    shutil.copytree(OUT / "prometheus/rules", target)
-    for path in target.rglob("*.yaml"):
-        path.write_text(re.sub(r"^  interval: (2m30s|30m)$", "  interval: 1s", path.read_text(), flags=re.M))
-    return target
-
-
-# With a gate, the history stops this long before the start, longer than every raw range
-# and the lookback (5m) of the rules: nothing can fire until the exporter is let through.
-HELD_BACK_S = 6 * 60
-
-
-@contextmanager
-def scenario_prometheus(
-    scenario: Scenario, workdir: Path, alertmanager_url: str | None = None, gate: threading.Event | None = None
-) -> Iterator[Server]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    timeline = Timeline(scenario, time.time() - (HELD_BACK_S if gate else 0))
-    backfill(timeline.backfill(), workdir / "data", workdir)
-    rules = rules_for_test(workdir)
-    with exporter(timeline, gate) as port:
-        config: dict[str, Any] = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(rules / "*.yaml")],
-            "scrape_configs": [
-                {"job_name": "exporter", "honor_labels": True, "static_configs": [{"targets": [f"{LOOPBACK}:{port}"]}]}
-            ],
-        }
-        if alertmanager_url:
-            config["alerting"] = {
-                "alertmanagers": [{"static_configs": [{"targets": [alertmanager_url.split("//")[1]]}]}]
-            }
-        extra = ["--rules.alert.for-grace-period=1s", "--rules.alert.resend-delay=1s"]
-        with prometheus(workdir, config, workdir / "data", extra) as server:
-            yield server
-
-
-def alerts_now(server: Server) -> list[dict[str, str]]:
-    """Every alert Prometheus has, pending or firing, as label dicts with a state."""
-    data = server.get("/api/v1/alerts")["data"]["alerts"]
-    return [{**a["labels"], "state": a["state"]} for a in data]
+GROUPED = REPO / "tests/cases/grouped/out"
 
 
 def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-def evaluations(server: Server, count: int) -> None:
-    """Wait for `count` more evaluations of every rule group (not for a span of time,
-    which a loaded machine can stretch past any margin)."""
-    for _ in range(count):
-        since = time.time()
-        wait_until(lambda t=since: rules_evaluated_after(server, t), 30, "every rule group to be evaluated", server)
+# The plan's scenarios, and a second team's: the grouped case (per route, region, device).
+CASE_SCENARIOS = [(OUT, s) for s in SCENARIOS] + [(GROUPED, s) for s in STOREFRONT_SCENARIOS]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
-def test_each_scenario_fires_exactly_its_alerts(scenario: Scenario, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("out", "scenario"), CASE_SCENARIOS, ids=[s.name for _, s in CASE_SCENARIOS])
+def test_each_scenario_fires_exactly_its_alerts(out: Path, scenario: Scenario, engine: str, tmp_path: Path) -> None:
     expected = sorted(_key({**labels, "state": "firing"}) for labels in scenario.expected)
-    with scenario_prometheus(scenario, tmp_path) as server:
+    with scenario_engine(engine, scenario, tmp_path, out) as running:
         started = time.time()
         # Prometheus restores a `for` state (ALERTS_FOR_STATE) only after the second
         # evaluation of a group, and the alert fires at the one after: nothing can be judged
         # before three. Counted in evaluations, not seconds: on a loaded machine 30 seconds
         # were once not enough for them, and ErrorRate was seen still pending.
-        evaluations(server, 3)
+        running.evaluations(3)
 
         def settled() -> bool:
             # every group must have been evaluated (an empty answer proves nothing before)
-            return rules_evaluated_after(server, started) and sorted(_key(a) for a in alerts_now(server)) == expected
+            return running.evaluated_after(started) and sorted(_key(a) for a in running.alerts()) == expected
 
         try:
-            wait_until(settled, 30, f"exactly the alerts of {scenario.name!r}", server)
+            wait_until(settled, 30, f"exactly the alerts of {scenario.name!r}", running.rules)
         except AssertionError:
-            got = sorted(_key(a) for a in alerts_now(server))
-            raise AssertionError(f"{scenario.name}: expected {expected}, got {got}\n{server.logs()}") from None
-        evaluations(server, 3)  # and they stay so: nothing else turns up a few evaluations later
-        assert sorted(_key(a) for a in alerts_now(server)) == expected
+            got = sorted(_key(a) for a in running.alerts())
+            raise AssertionError(f"{scenario.name}: expected {expected}, got {got}\n{running.logs()}") from None
+        running.evaluations(3)  # and they stay so: nothing else turns up a few evaluations later
+        assert sorted(_key(a) for a in running.alerts()) == expected
 
 
 # --- every dashboard query returns data --------------------------------------------------
 
 
-def dashboard_queries() -> list[tuple[str, str]]:
+def dashboard_queries(case: Path = OUT) -> list[tuple[str, str]]:
     out = []
-    for path in sorted((OUT / "grafana").glob("*.json")):
+    for path in sorted((case / "grafana").glob("*.json")):
         board = json.loads(path.read_text())
         for panel in board["panels"]:
             for target in panel.get("targets", []):
@@ -133,27 +75,36 @@ def dashboard_queries() -> list[tuple[str, str]]:
     return out
 
 
-def test_every_dashboard_query_returns_data(tmp_path: Path) -> None:
-    queries = dashboard_queries()
-    assert len(queries) > 100
-    with scenario_prometheus(SCENARIOS[0], tmp_path) as server:
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("out", "scenario", "panels"),
+    [(OUT, SCENARIOS[0], 100), (GROUPED, STOREFRONT_SCENARIOS[0], 60)],
+    ids=["plan", "grouped"],
+)
+def test_every_dashboard_query_returns_data(
+    out: Path, scenario: Scenario, panels: int, engine: str, tmp_path: Path
+) -> None:
+    queries = dashboard_queries(out)
+    assert len(queries) > panels
+    with scenario_engine(engine, scenario, tmp_path, out) as running:
 
         def empty() -> list[str] | None:
-            missing = []
-            for where, expr in queries:
-                promql = expr.replace("$__rate_interval", "1m")
-                result = server.get("/api/v1/query?" + urllib.parse.urlencode({"query": promql}))["data"]["result"]
-                if not result:
-                    missing.append(f"{where}: {expr}")
+            missing = [f"{where}: {expr}" for where, expr in queries if not running.query(grafana_expr(expr))]
             return missing or None
 
         # the period recordings and burn rates need a few evaluations to exist
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         missing = empty()
         while missing and time.monotonic() < deadline:
             time.sleep(1)
             missing = empty()
         assert not missing, "panels without data:\n" + "\n".join(missing)
+
+
+def grafana_expr(expr: str) -> str:
+    """A panel's query as Grafana sends it: its variables substituted (a multi-value
+    variable at "All" becomes `.*`, which the generated matchers take as a regex)."""
+    return re.sub(r"\$(?!__)\w+", ".*", expr.replace("$__rate_interval", "1m"))
 
 
 # --- the routing: real Alertmanager, local sinks ----------------------------------------
@@ -234,7 +185,7 @@ SLACK = ["[FIRING:1] critical api/availability", "[FIRING:1] warning cache/proje
 SUMMARY = ("api/availability", "cache/project-list-hit-rate")
 
 
-def incident(prom: Server, am: Server, gate: threading.Event) -> float:
+def incident(engine: Engine, am: Server, gate: threading.Event) -> float:
     """Let the incident's data in once Prometheus sends to its Alertmanager, as in
     production, where Prometheus knows its Alertmanager long before an incident; return
     when. Prometheus learns of it some 5s after its start: alerts that fire sooner are
@@ -245,11 +196,10 @@ def incident(prom: Server, am: Server, gate: threading.Event) -> float:
     since = time.time()
 
     def sending() -> bool:
-        active = prom.get("/api/v1/alertmanagers")["data"]["activeAlertmanagers"]
-        return any(a["url"].startswith(am.url) for a in active) and rules_evaluated_after(prom, since)
+        return engine.sends_to(am.url) and engine.evaluated_after(since)
 
-    wait_until(sending, 30, "Prometheus to send to its Alertmanager", prom)
-    early = [a for a in alerts_now(prom) if a["state"] == "firing"] + am.get("/api/v2/alerts")
+    wait_until(sending, 60, f"{engine.name} to send to its Alertmanager", engine.rules)
+    early = [a for a in engine.alerts() if a["state"] == "firing"] + am.get("/api/v2/alerts")
     assert not early, f"alerts fired before the incident's data came in: {early}"
     opened = time.time()
     gate.set()
@@ -266,7 +216,8 @@ def summary_htmls(mails: list[EmailMessage]) -> list[str]:
     return htmls
 
 
-def test_alerts_reach_the_right_channels_with_their_links(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_alerts_reach_the_right_channels_with_their_links(engine: str, tmp_path: Path) -> None:
     sink = Sink()
     gate = threading.Event()
     with ExitStack() as stack:
@@ -274,8 +225,8 @@ def test_alerts_reach_the_right_channels_with_their_links(tmp_path: Path) -> Non
         config = config_for_sinks(tmp_path, sink, smtp_port)
         stack.callback(sink.server.shutdown)
         am = stack.enter_context(alertmanager(config, tmp_path))
-        prom = stack.enter_context(scenario_prometheus(INCIDENT, tmp_path / "prom", am.url, gate))
-        opened = incident(prom, am, gate)
+        running = stack.enter_context(scenario_engine(engine, INCIDENT, tmp_path / engine, OUT, am.url, gate))
+        opened = incident(running, am, gate)
 
         def delivered() -> bool:
             titles = {m["attachments"][0]["title"].split(": ")[0] for m in sink.get("/slack")}
@@ -314,4 +265,4 @@ def test_alerts_reach_the_right_channels_with_their_links(tmp_path: Path) -> Non
         everything = "\n".join(summary_htmls(mails))
         assert "warning &middot; api/" not in everything and "warning api/" not in everything  # inhibited
         assert "critical &middot; api/availability" in everything
-        assert prom.get("/api/v1/status/runtimeinfo")["status"] == "success"
+        assert running.rules.get("/api/v1/alerts")["status"] == "success"

@@ -46,15 +46,43 @@ def test_every_stage_runs_when_one_fails_and_amtool_failures_name_the_routing_fi
     assert names == [
         "promtool check rules",
         "promtool test rules",
+        "vmalert -dryRun",
         "amtool check-config",
         "amtool config routes test",
         "amtool template render",
         "dashboards",
     ]
-    routes = stages[3]
+    routes = stages[4]
     assert not routes.ok and "tests/cases/routing/slo/alerting.yaml:1: the routing: {" in routes.failures[0]
     assert "should reach" in routes.failures[0]
     assert all(str(tmp_path) not in f for stage in stages for f in stage.failures)
+
+
+def test_vmalert_dry_run_reports_a_rejected_rules_file_at_its_slo(tmp_path: Path) -> None:
+    root, sources = _broken_tree(tmp_path)
+    stage = next(s for s in api.check_tree(root, sources) if s.name == "vmalert -dryRun")
+    assert stage.summary() == "vmalert -dryRun: FAILED (1 of 2 files)"
+    head, *detail = stage.failures[0].splitlines()
+    assert head.endswith(": checkout/availability: out/prometheus/rules/checkout.availability.yaml: failed")
+    assert head.startswith("tests/cases/routing/slo/checkout.yaml:")
+    assert detail and all("failed to parse" in line for line in detail), detail  # vmalert's verdict, not its log
+    assert "bad prometheus expr" in detail[0]
+
+
+def test_validate_runs_without_vmalert_and_says_its_stage_was_skipped(tmp_path: Path) -> None:
+    tools_only = tmp_path / "bin"
+    tools_only.mkdir()
+    for tool in ("promtool", "amtool"):
+        found = shutil.which(tool)
+        assert found
+        (tools_only / tool).symlink_to(found)
+    result = slogen("validate", "--spec", "slo", cwd=CASE, env={"PATH": str(tools_only)})
+    assert result.returncode == 0, result.stderr
+    assert (
+        "vmalert -dryRun: skipped (vmalert not found: install it with `apt-get install victoria-metrics` "
+        "(Debian) to check the rules as vmalert loads them)"
+    ) in result.stdout.splitlines()
+    assert "promtool test rules: passed (2 files)" in result.stdout.splitlines()
 
 
 def test_a_spec_without_routing_file_warns_that_no_alertmanager_config_is_written(tmp_path: Path) -> None:
