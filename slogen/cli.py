@@ -390,5 +390,60 @@ def init(directory: Path, force: bool) -> None:
     )
 
 
+
+@main.command()
+@spec_option
+@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL holding the history.")
+@click.option("--from", "start", default=None, help="Start of the window (RFC 3339 or unix seconds).")
+@click.option("--to", "end", default=None, help="End of the window (RFC 3339 or unix seconds); default now.")
+@click.option("--days", type=float, default=None, help="The last DAYS days up to --to (default 7).")
+@click.option("--service", default=None, help="Only this service's alerts.")
+@click.option(
+    "--evaluation-interval",
+    default="1m",
+    show_default=True,
+    help="The interval of rule groups without their own (Prometheus' global evaluation_interval).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def backtest(
+    spec: Path,
+    prometheus_url: str,
+    start: str | None,
+    end: str | None,
+    days: float | None,
+    service: str | None,
+    evaluation_interval: str,
+    fmt: str,
+) -> None:
+    """Replay every generated alert over the history Prometheus stores: when each would
+    have fired. Exit 0, 2 on bad input, 3 when Prometheus is unreachable or holds no data."""
+    import time
+
+    from . import backtest as bt
+    from .promapi import Client, QueryError, Unreachable
+    from .quantity import parse_duration
+
+    try:
+        window = bt.window_of(start, end, days, time.time())
+        interval_s = parse_duration(evaluation_interval) / 1000
+        if interval_s <= 0:
+            raise bt.BadRequest("--evaluation-interval must be more than 0s")
+        client = Client(prometheus_url)
+        entries = bt.replay(spec, client, window.start, window.end, service, interval_s)
+    except SpecError as err:
+        _fail(err)
+        return
+    except (bt.BadRequest, ValueError) as err:
+        click.echo(f"slogen backtest: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (Unreachable, QueryError, bt.NoData) as err:
+        click.echo(f"slogen backtest: {err}", err=True)
+        sys.exit(3)
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=2))
+    else:
+        click.echo(bt.table(entries, window.start, window.end), nl=False)
+
+
 if __name__ == "__main__":
     main()
