@@ -223,6 +223,26 @@ def parse_time(text: str, flag: str) -> float:
     return value
 
 
+def client_of(url: str) -> Client:
+    try:
+        return Client(url)
+    except ValueError as err:
+        raise BadRequest(str(err)) from None
+
+
+def interval_of(text: str) -> float:
+    """--evaluation-interval in seconds."""
+    from .quantity import parse_duration
+
+    try:
+        ms = parse_duration(text)
+    except ValueError as err:
+        raise BadRequest(str(err)) from None
+    if ms <= 0:
+        raise BadRequest("--evaluation-interval must be more than 0s")
+    return ms / 1000
+
+
 def window_of(start: str | None, end: str | None, days: float | None, now: float) -> Window:
     """--from/--to, or the last --days (default 7) up to now; BadRequest when they clash."""
     if days is not None and start is not None:

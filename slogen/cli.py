@@ -22,6 +22,7 @@ ResultT = TypeVar("ResultT")
 EXIT_DIFF = 1  # also: the system refused (a file unreadable or unwritable, a full disk)
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 3
+EXIT_NO_DATA = 3  # gate and backtest: Prometheus unreachable or holding no data
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 # OSErrors that say the machine refused, not that slogen is wrong: a one-line message and
@@ -420,25 +421,22 @@ def backtest(
     import time
 
     from . import backtest as bt
-    from .promapi import Client, QueryError, Unreachable
-    from .quantity import parse_duration
+    from .promapi import QueryError, Unreachable
 
     try:
         window = bt.window_of(start, end, days, time.time())
-        interval_s = parse_duration(evaluation_interval) / 1000
-        if interval_s <= 0:
-            raise bt.BadRequest("--evaluation-interval must be more than 0s")
-        client = Client(prometheus_url)
+        client = bt.client_of(prometheus_url)
+        interval_s = bt.interval_of(evaluation_interval)
         entries = bt.replay(spec, client, window.start, window.end, service, interval_s)
     except SpecError as err:
         _fail(err)
         return
-    except (bt.BadRequest, ValueError) as err:
+    except bt.BadRequest as err:
         click.echo(f"slogen backtest: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except (Unreachable, QueryError, bt.NoData) as err:
         click.echo(f"slogen backtest: {err}", err=True)
-        sys.exit(3)
+        sys.exit(EXIT_NO_DATA)
     if fmt == "json":
         click.echo(json.dumps(entries, indent=2))
     else:

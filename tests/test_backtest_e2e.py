@@ -162,7 +162,9 @@ def test_each_scenario_is_exercised(replayed: Replayed) -> None:
 
 
 def test_the_table_sums_up_each_alert(replayed: Replayed) -> None:
-    lines = _backtest(replayed).splitlines()
+    text = _backtest(replayed)
+    print(text)
+    lines = text.splitlines()
     assert lines[0].split() == ["ALERT", "SEVERITY", "LABELS", "FIRINGS", "FIRING", "PER", "WEEK", "MEDIAN", "LONGEST"]
     queue = next(line for line in lines if line.startswith("QueueDepth"))
     assert queue.split()[3] == "2"
