@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import api
+from . import api, backtest_cli
 from .errors import CheckFailed, OutputRefused, SpecError, ToolMissing, WriteFailed
 
 ResultT = TypeVar("ResultT")
@@ -22,7 +22,6 @@ ResultT = TypeVar("ResultT")
 EXIT_DIFF = 1  # also: the system refused (a file unreadable or unwritable, a full disk)
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 3
-EXIT_NO_DATA = 3  # gate and backtest: Prometheus unreachable or holding no data
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
 
 # OSErrors that say the machine refused, not that slogen is wrong: a one-line message and
@@ -391,57 +390,8 @@ def init(directory: Path, force: bool) -> None:
     )
 
 
-
-@main.command()
-@spec_option
-@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL holding the history.")
-@click.option("--from", "start", default=None, help="Start of the window (RFC 3339 or unix seconds).")
-@click.option("--to", "end", default=None, help="End of the window (RFC 3339 or unix seconds); default now.")
-@click.option("--days", type=float, default=None, help="The last DAYS days up to --to (default 7).")
-@click.option("--service", default=None, help="Only this service's alerts.")
-@click.option(
-    "--evaluation-interval",
-    default="1m",
-    show_default=True,
-    help="The interval of rule groups without their own (Prometheus' global evaluation_interval).",
-)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def backtest(
-    spec: Path,
-    prometheus_url: str,
-    start: str | None,
-    end: str | None,
-    days: float | None,
-    service: str | None,
-    evaluation_interval: str,
-    fmt: str,
-) -> None:
-    """Replay every generated alert over the history Prometheus stores: when each would
-    have fired. Exit 0, 2 on bad input, 3 when Prometheus is unreachable or holds no data."""
-    import time
-
-    from . import backtest as bt
-    from .promapi import QueryError, Unreachable
-
-    try:
-        window = bt.window_of(start, end, days, time.time())
-        client = bt.client_of(prometheus_url)
-        interval_s = bt.interval_of(evaluation_interval)
-        entries = bt.replay(spec, client, window.start, window.end, service, interval_s)
-    except SpecError as err:
-        _fail(err)
-        return
-    except bt.BadRequest as err:
-        click.echo(f"slogen backtest: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
-    except (Unreachable, QueryError, bt.NoData) as err:
-        click.echo(f"slogen backtest: {err}", err=True)
-        sys.exit(EXIT_NO_DATA)
-    if fmt == "json":
-        click.echo(json.dumps(entries, indent=2))
-    else:
-        click.echo(bt.table(entries, window.start, window.end), nl=False)
-
+# `slogen backtest` lives beside its module (backtest_cli.py): cli.py stays a list of commands.
+main.add_command(backtest_cli.backtest)
 
 if __name__ == "__main__":
     main()
