@@ -3,8 +3,10 @@ scenarios on a clock that starts when it does, for the backtest's end-to-end pro
 
 - steady burn: 30% of ledger writes fail from the start to the end (the page tier at 10x
   a 1% budget and the ticket tier at 2x both fire, and are still firing at the end);
-- short spike: every ledger read fails for 15 seconds (the 1m error ratio crosses 20%
-  and falls back, the 10s hold lets it fire once);
+- short spike: reads jump from 1/s to 100/s, all failing, for 25 seconds, then run at
+  2,000/s, all served: the 1m error ratio crosses 20% at once both ways (a slow ramp
+  would make the moment it crosses depend on where evaluations fall), the 10s hold lets
+  it fire once;
 - flapping threshold: the queue depth crosses 100 and falls back three times: 30s above
   (fires after its 15s hold), 10s above (pending only, never fires), 35s above (fires).
 """
@@ -18,10 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-SPIKE = (60.0, 75.0)  # seconds after the start: every read fails
+SPIKE = (60.0, 85.0)  # seconds after the start: reads at 100/s, every one fails
 QUEUE_HIGH = ((30.0, 60.0), (70.0, 80.0), (100.0, 135.0))  # the queue is above 100
 WRITES_PER_S, WRITE_ERRORS = 10.0, 0.3
-READS_PER_S = 20.0
+READS_BEFORE, READS_SPIKE, READS_AFTER = 1.0, 100.0, 2000.0  # per second
 LAST_CHANGE_S = 135.0  # after this nothing changes but the steady burn
 LABELS = 'job="ledger",instance="ledger-0"'
 
@@ -33,12 +35,13 @@ def _overlap(t: float, span: tuple[float, float]) -> float:
 
 def metrics_at(t: float) -> str:
     """The exposition at `t` seconds after the start: counters are integrals of the rates."""
-    failed_reads = READS_PER_S * _overlap(t, SPIKE)
+    failed_reads = READS_SPIKE * _overlap(t, SPIKE)
+    served_reads = READS_BEFORE * min(t, SPIKE[0]) + READS_AFTER * max(0.0, t - SPIKE[1])
     queue = 150 if any(lo <= t < hi for lo, hi in QUEUE_HIGH) else 50
     lines = [
         f'ledger_writes_total{{{LABELS},outcome="ok"}} {WRITES_PER_S * (1 - WRITE_ERRORS) * t:.3f}',
         f'ledger_writes_total{{{LABELS},outcome="error"}} {WRITES_PER_S * WRITE_ERRORS * t:.3f}',
-        f'ledger_reads_total{{{LABELS},outcome="ok"}} {READS_PER_S * t - failed_reads:.3f}',
+        f'ledger_reads_total{{{LABELS},outcome="ok"}} {served_reads:.3f}',
         f'ledger_reads_total{{{LABELS},outcome="error"}} {failed_reads:.3f}',
         f"ledger_queue_depth{{{LABELS}}} {queue}",
     ]
