@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import api
+from . import api, backtest_cli
 from .errors import CheckFailed, OutputRefused, SpecError, ToolMissing, WriteFailed
 
 ResultT = TypeVar("ResultT")
@@ -411,6 +411,9 @@ def init(directory: Path, force: bool) -> None:
         f"  slogen validate{spec}   proves the output with promtool and amtool"
     )
 
+
+# `slogen backtest` lives beside its module (backtest_cli.py): cli.py stays a list of commands.
+main.add_command(backtest_cli.backtest)
 
 if __name__ == "__main__":
     main()
