@@ -22,6 +22,7 @@ import yaml
 
 from . import conventions as c
 from . import tools
+from .check_canary import canary_queries
 from .errors import CheckFailed
 from .targets import RULER_GROUP_KEYS, RULER_TARGETS
 
@@ -79,6 +80,10 @@ def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
         stages.append(Stage("amtool", 0, "files", skipped="no routing file, so no Alertmanager config"))
     if (root / c.GRAFANA_DIR).is_dir():
         stages.append(dashboards_stage(root, sources))
+    canary = canary_queries(root, sources)
+    if canary:
+        left = [f"{where}: a placeholder is left after substitution: {q}" for where, q in canary if "{{" in q]
+        stages.append(Stage("canary queries", len(canary), "queries", left + _promtool_queries(canary), per_item=False))
     return stages
 
 

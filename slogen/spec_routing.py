@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from . import conventions as c
 from .spec import Duration, Id, LabelName, LabelValue, SeverityValue, Strict, Text, Unique
+from .spec_delivery import ArgoRolloutsSettings, FlaggerSettings
 from .spec_targets import RulerSettings, TargetList, ThanosSettings
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
@@ -296,10 +297,16 @@ class SettingsFile(Strict):
     """Where the rules run, one folder of out/ each: prometheus (out/prometheus, always
     written: its promtool tests prove the groups every target carries), mimir
     (out/mimir/<service>.yaml), cortex (out/cortex/<service>.yaml), thanos
-    (out/thanos/<service>.yaml)."""
+    (out/thanos/<service>.yaml), argo-rollouts (out/argo-rollouts/<service>.yaml: an
+    AnalysisTemplate per service with `canary:`), flagger (out/flagger/<service>/: a
+    MetricTemplate per SLO and the Canary's analysis.metrics)."""
     mimir: RulerSettings | None = None
     """Settings of the mimir target's rule groups (needs mimir in targets)."""
     cortex: RulerSettings | None = None
     """Settings of the cortex target's rule groups (needs cortex in targets)."""
     thanos: ThanosSettings | None = None
     """Settings of the thanos target's rule groups (needs thanos in targets)."""
+    argo_rollouts: ArgoRolloutsSettings | None = None
+    """Settings of the argo-rollouts target's AnalysisTemplates (needed by argo-rollouts in targets)."""
+    flagger: FlaggerSettings | None = None
+    """Settings of the flagger target's MetricTemplates (needed by flagger in targets)."""

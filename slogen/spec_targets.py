@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field
 
 from .spec import Strict, Unique
 
-Target = Literal["prometheus", "mimir", "cortex", "thanos"]
+Target = Literal["prometheus", "mimir", "cortex", "thanos", "argo-rollouts", "flagger"]
 
 
 def _tenant(value: str) -> str:

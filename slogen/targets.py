@@ -10,17 +10,24 @@ for the rulers that scale Prometheus out.
 - thanos: Prometheus rule files with Thanos Ruler's group key `partial_response_strategy`
   (Thanos docs, "Rule", Partial Response), one file per service.
 
+- argo-rollouts, flagger: no rule groups, but canary analysis of each service with
+  `canary:` (builders/canary.py): an Argo Rollouts AnalysisTemplate per service
+  (out/argo-rollouts/<service>.yaml), a Flagger MetricTemplate per SLO and the Canary's
+  analysis.metrics (out/flagger/<service>/).
+
 The groups themselves are the prometheus target's, byte for byte once the ruler keys are
 set aside: the promtool tests of out/prometheus prove them for every target.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from . import conventions as c
 from . import model as m
 from . import spec as s
+from .builders.canary import build_canary_files
 from .errors import Problem
 from .load import Document
 
@@ -28,14 +35,21 @@ from .load import Document
 # aside before `promtool check rules`.
 RULER_TARGETS = ("mimir", "cortex", "thanos")
 RULER_GROUP_KEYS = ("source_tenants", "partial_response_strategy")
+DELIVERY_TARGETS = ("argo-rollouts", "flagger")
 
 
 def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, problems: list[Problem]) -> m.Settings:
     """The model's settings from slogen.yaml; a problem for a target's settings without the target."""
     # Settings of a target that is not written would be silently ignored: refuse them.
-    for name in ("mimir", "cortex", "thanos"):
-        if getattr(spec, name) is not None and name not in spec.targets:
-            problems.append(doc.problem((name,), f"{name} settings, but {name} is not in targets: add it there"))
+    for name in ("mimir", "cortex", "thanos", "argo-rollouts", "flagger"):
+        key = name.replace("-", "_")
+        if getattr(spec, key) is not None and name not in spec.targets:
+            problems.append(doc.problem((key,), f"{key} settings, but {name} is not in targets: add it there"))
+        if name in DELIVERY_TARGETS and name in spec.targets and getattr(spec, key) is None:
+            where = ("targets", spec.targets.index(name))
+            problems.append(
+                doc.problem(where, f"{name} needs its settings: {key}: {{prometheus_url: http://prometheus:9090}}")
+            )
     grafana = spec.grafana
     return m.Settings(
         grafana.url.rstrip("/"),
@@ -46,7 +60,23 @@ def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, pr
         mimir_source_tenants=tuple(spec.mimir.source_tenants) if spec.mimir else (),
         cortex_source_tenants=tuple(spec.cortex.source_tenants) if spec.cortex else (),
         thanos_partial_response=spec.thanos.partial_response_strategy if spec.thanos else None,
+        argo_rollouts_url=spec.argo_rollouts.prometheus_url if spec.argo_rollouts else "",
+        flagger_url=spec.flagger.prometheus_url if spec.flagger else "",
+        flagger_namespace=spec.flagger.namespace if spec.flagger else "",
     )
+
+
+def resolve_canary(files: list[tuple[Document, s.ServiceFile]], problems: list[Problem]) -> m.Canary | None:
+    """A service's `canary:`, given in one of its files at most."""
+    given = [(doc, spec.canary) for doc, spec in files if spec.canary is not None]
+    for doc, _ in given[1:]:
+        problems.append(doc.problem(("canary",), f"canary is already given in {given[0][0].file}: give it once per service"))
+    if not given:
+        return None
+    doc, canary = given[0]
+    threshold = Decimal(str(canary.max_burn_rate)) if canary.max_burn_rate is not None else None
+    source = m.Source(doc.file, doc.line_of(("canary",)), doc.spec_path)
+    return m.Canary(canary.label, threshold, source)
 
 
 def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -56,13 +86,13 @@ def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) ->
     for service in model.services:
         groups = _service_groups(service, rule_files)
         for target in settings.targets:
-            if target == "prometheus":
+            if target == "prometheus" or target in DELIVERY_TARGETS:
                 continue
             data: dict[str, Any] = {"groups": [_group(g, target, settings) for g in groups]}
             if target in ("mimir", "cortex"):
                 data = {"namespace": service.name, **data}
             files[target_file(target, service.name)] = {"source": service.source.spec_path, "data": data}
-    return files
+    return files | build_canary_files(model)
 
 
 def target_file(target: str, service: str) -> str:
@@ -93,7 +123,7 @@ def explain_targets(settings: m.Settings, service: str) -> str:
     """`slogen explain`'s lines on where an item's groups go besides out/prometheus ("" when nowhere)."""
     lines = []
     for target in settings.targets:
-        if target == "prometheus":
+        if target == "prometheus" or target in DELIVERY_TARGETS:
             continue
         keys = [f"namespace {service}"] if target in ("mimir", "cortex") else []
         tenants = {"mimir": settings.mimir_source_tenants, "cortex": settings.cortex_source_tenants}.get(target, ())

@@ -168,7 +168,10 @@ def test_a_prometheus_that_is_down_is_exit_3() -> None:
         (("--service", "billing"), "--service: no service 'billing' in the spec (known: ledger, payments)"),
         (("--service", "ledger", "--slo", "latency"), "--slo: no SLO 'latency' of service 'ledger' in the spec"),
         (("--window", "7m"), "--window: '7m' must be a multiple of 5m"),
-        (("--window", "2d"), "--window: '2d' must be a multiple of 5m (the SLIs are recorded as 5m rates) from 5m to 1d"),
+        (
+            ("--window", "2d"),
+            "--window: '2d' must be a multiple of 5m (the SLIs are recorded as 5m rates) from 5m to 1d",
+        ),
         (("--window", "ten"), "--window: not a duration: 'ten'"),
         (("--max-burn-rate", "-2"), "--max-burn-rate: must be a positive burn rate"),
         (("--max-burn-rate", "lots"), "--max-burn-rate: not a number: 'lots'"),
@@ -184,4 +187,7 @@ def test_bad_input_is_exit_2_with_a_sentence(args: tuple[str, ...], message: str
 def test_a_url_that_is_not_http_is_exit_2() -> None:
     code, _, err = gate("prometheus:9090")
     assert code == 2
-    assert err == "slogen gate: --prometheus: the Prometheus URL must be http(s)://host[:port][/path], got 'prometheus:9090'\n"
+    assert (
+        err
+        == "slogen gate: --prometheus: the Prometheus URL must be http(s)://host[:port][/path], got 'prometheus:9090'\n"
+    )
