@@ -19,7 +19,10 @@ def is_settings_file(data: Any) -> bool:
         isinstance(data, dict)
         and "service" not in data
         and "receivers" not in data
-        and any(key in data for key in ("grafana", "compatibility", "targets", "mimir", "cortex", "thanos"))
+        and any(
+            key in data
+            for key in ("grafana", "compatibility", "targets", "mimir", "cortex", "thanos", "argo_rollouts", "flagger")
+        )
     )
 
 
@@ -200,7 +203,10 @@ def severity_values(services: tuple[m.Service, ...]) -> dict[str, dict[str, tupl
 
 def inhibitions(services: tuple[m.Service, ...]) -> tuple[tuple[str, str], ...]:
     """Each (page severity, ticket severity) pair some SLO or alert uses, sorted."""
-    items: list[m.SLO | m.ThresholdAlert] = [*(x for s in services for x in s.slos), *(x for s in services for x in s.alerts)]
+    items: list[m.SLO | m.ThresholdAlert] = [
+        *(x for s in services for x in s.slos),
+        *(x for s in services for x in s.alerts),
+    ]
     pairs = {(item.shaping.page.severity, item.shaping.ticket.severity) for item in items}
     return tuple(sorted(pairs)) or ((c.SEVERITY_CRITICAL, c.SEVERITY_WARNING),)
 
