@@ -223,3 +223,12 @@ def test_the_queries_pass_a_healthy_canary_and_fail_one_with_5_percent_errors(tm
         assert healthy is not None and healthy <= limit
         assert broken is not None and broken > limit and broken == pytest.approx(50, rel=0.02)
         assert flagger_value("availability", "absent") is None  # Flagger fails a check without a value
+
+
+def test_explain_says_what_the_canary_analysis_of_an_slo_does_or_why_there_is_none() -> None:
+    shown = slogen("explain", "--spec", str(CASE / "slo"), "payments/availability").stdout
+    assert "canary analysis (series with the canary's value of rollouts_pod_template_hash):" in shown
+    assert "passes at or under 6x (the lowest page factor), fails above" in shown
+    assert "no traffic is Inconclusive (the rollout pauses)" in shown
+    raw = slogen("explain", "--spec", str(CASE / "slo"), "ledger/settlement").stdout
+    assert "canary analysis: not generated for this SLO: a raw SLI cannot be read per version" in raw

@@ -176,3 +176,35 @@ def build_canary_files(model: m.Model) -> dict[str, dict[str, Any]]:
             data = flagger_analysis(service, settings)
             files[f"{FLAGGER_DIR}/{service.name}/analysis.yaml"] = {"source": source, "data": data}
     return files
+
+
+def explain_canary(model: m.Model, service: m.Service, item: m.SLO | m.ThresholdAlert) -> str:
+    """`slogen explain`'s lines on an SLO's canary analysis ("" without a delivery target)."""
+    targets = [t for t in model.settings.targets if t in ("argo-rollouts", "flagger")]
+    if not targets or not isinstance(item, m.SLO):
+        return ""
+    head = "\n\n  canary analysis"
+    if service.canary is None:
+        return f"{head}: none (the service has no `canary:`, so {' and '.join(targets)} write nothing for it)"
+    reason = skip_reason(item)
+    if reason:
+        return f"{head}: not generated for this SLO: {reason}"
+    canary = service.canary
+    threshold = canary.max_burn_rate if canary.max_burn_rate is not None else default_threshold(item)
+    why = "canary.max_burn_rate" if canary.max_burn_rate is not None else "the lowest page factor"
+    lines = [
+        f"{head} (series with the canary's value of {canary.label}):",
+        f"    the canary's burn rate over each {format_duration(INTERVAL_MS)}; passes at or under "
+        f"{fmt(threshold)}x ({why}), fails above",
+    ]
+    if "argo-rollouts" in targets:
+        lines.append(
+            f"    out/{ARGO_DIR}/{service.name}.yaml metric {item.id}: {ARGO_COUNT} measurements, fails after "
+            f"{ARGO_FAILURE_LIMIT + 1} failed; no traffic is Inconclusive (the rollout pauses)"
+        )
+    if "flagger" in targets:
+        lines.append(
+            f"    out/{FLAGGER_DIR}/{service.name}/{item.id}.yaml (MetricTemplate) and analysis.yaml: "
+            "no traffic is a failed check"
+        )
+    return "\n".join(lines)
