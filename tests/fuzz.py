@@ -119,6 +119,12 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     ),
     "match": ({"slo": "availability"}, {"owner": "x"}, {"service": "é"}),
     "url": ("http://127.0.0.1:1/x", "https://x.example/a?b=c"),
+    # canary analysis (issue 13, item 2): service `canary:` and the delivery targets' settings
+    "label": ("version", "rollouts-pod-template-hash", "app", "le", "__name__", "é", "x" * 200),
+    "max_burn_rate": (0, -1, 1e-9, 14.4, "6", 1e9, "2x"),
+    "prometheus_url": ("http://p:9090", "p:9090", "https://p.example/prom/", "http://a b", "ftp://x", "x" * 300),
+    "namespace": ("flagger-system", "Flagger", "-a", "a" * 64, ""),
+    "targets": (["prometheus", "argo-rollouts"], ["flagger"], ["prometheus", "flagger", "flagger"], ["argo"]),
 }
 TEXT_INSERTS = ("\t", "{", "}", "[", "]", ":", "- ", "&a ", "*a", "\n---\n", "%", "!!python/object ", '"', "'", "#", "\\")
 
