@@ -307,16 +307,12 @@ def gate(
     except (Unreachable, QueryError) as err:
         click.echo(f"slogen gate: {err}", err=True)
         sys.exit(gate_mod.EXIT_NO_DATA)
-    if output == "json":
-        click.echo(json.dumps(outcome.as_json(), indent=2))
-    elif outcome.verdicts:
-        click.echo(gate_mod.table(outcome))
-    for sentence in outcome.missing:
-        click.echo(f"slogen gate: no data: {sentence}", err=True)
-    if outcome.breaching:
-        sys.exit(EXIT_DIFF)  # a breach is known: roll back, whatever else lacks data
-    if outcome.missing:
-        sys.exit(gate_mod.EXIT_NO_DATA)  # never healthy on missing data
+    shown, notes, code = gate_mod.report(outcome, output)
+    if shown:
+        click.echo(shown)
+    for note in notes:
+        click.echo(note, err=True)
+    sys.exit(code)
 
 
 def _http_url(url: str) -> str:

@@ -17,6 +17,7 @@ What it reads (names in conventions.py), the same series the burn-rate alerts re
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .promapi import Client, Sample
 from .quantity import fmt, format_duration, parse_duration
 
 DEFAULT_WINDOW = "10m"
+EXIT_BREACHING = 1
 EXIT_NO_DATA = 3
 # Longer windows would read the 30m sums (queries.windowed_error_ratio): a deployment's
 # verdict wants the last minutes, not the last days.
@@ -193,6 +195,15 @@ def gate_slo(
     if not burns:
         missing.append(f"{name}: no traffic in the last {window}")
     return verdicts, missing
+
+
+def report(outcome: Outcome, output: str) -> tuple[str, list[str], int]:
+    """(stdout, stderr lines, exit code): a known breach wins (roll back, whatever else
+    lacks data), then missing data (never healthy), then healthy."""
+    shown = json.dumps(outcome.as_json(), indent=2) if output == "json" else table(outcome) if outcome.verdicts else ""
+    notes = [f"slogen gate: no data: {sentence}" for sentence in outcome.missing]
+    code = EXIT_BREACHING if outcome.breaching else EXIT_NO_DATA if outcome.missing else 0
+    return shown, notes, code
 
 
 def table(outcome: Outcome) -> str:
