@@ -147,7 +147,7 @@ class _Resolver:
             source=source,
             slos=tuple(sorted(slos, key=lambda x: x.id)),
             alerts=tuple(sorted(alerts, key=lambda x: x.id)),
-            canary=resolve_canary(files, self.problems),
+            canary=resolve_canary(files, slos, self.problems),
         )
 
     def _duplicate(self, doc: Document, path: Path_, item: str, service: str, seen: dict[str, str]) -> bool:

@@ -30,6 +30,7 @@ from . import spec as s
 from .builders.canary import build_canary_files
 from .errors import Problem
 from .load import Document
+from .promql import Selector
 
 # Keys a ruler reads that promtool's rule file format does not know; check.py sets them
 # aside before `promtool check rules`.
@@ -66,17 +67,40 @@ def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, pr
     )
 
 
-def resolve_canary(files: list[tuple[Document, s.ServiceFile]], problems: list[Problem]) -> m.Canary | None:
-    """A service's `canary:`, given in one of its files at most."""
+def resolve_canary(
+    files: list[tuple[Document, s.ServiceFile]], slos: list[m.SLO], problems: list[Problem]
+) -> m.Canary | None:
+    """A service's `canary:`, given in one of its files at most, on a label its SLIs'
+    selectors do not match on already (two matchers on one label would match nothing)."""
     given = [(doc, spec.canary) for doc, spec in files if spec.canary is not None]
     for doc, _ in given[1:]:
         problems.append(doc.problem(("canary",), f"canary is already given in {given[0][0].file}: give it once per service"))
     if not given:
         return None
     doc, canary = given[0]
+    for slo in slos:
+        taken = sorted({x.name for sel in _selectors(slo.sli) for x in sel.matchers} | _implied(slo.sli))
+        if canary.label in taken:
+            problems.append(
+                doc.problem(
+                    ("canary", "label"),
+                    f"the SLI of {slo.id} already matches on {canary.label}: "
+                    "name the label that only tells the canary's series from the stable version's",
+                )
+            )
     threshold = Decimal(str(canary.max_burn_rate)) if canary.max_burn_rate is not None else None
     source = m.Source(doc.file, doc.line_of(("canary",)), doc.spec_path)
     return m.Canary(canary.label, threshold, source)
+
+
+def _selectors(sli: m.SLI) -> list[Selector]:
+    if isinstance(sli, m.RatioSLI):
+        return [x for x in (sli.bad, sli.good, sli.total) if x is not None]
+    return [sli.histogram] if isinstance(sli, m.LatencySLI) else []
+
+
+def _implied(sli: m.SLI) -> set[str]:
+    return {"le"} if isinstance(sli, m.LatencySLI) else set()  # the bucket bound the query sets
 
 
 def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
