@@ -23,6 +23,7 @@ import yaml
 
 from . import check_vmalert, tools
 from . import conventions as c
+from .check_canary import canary_queries
 from .check_operator import operator_stages
 from .errors import CheckFailed
 from .target_operator import TARGET
@@ -95,6 +96,10 @@ def check_tree(root: Path, sources: Sources | None = None) -> list[Stage]:
         stages.append(Stage("amtool", 0, "files", skipped="no routing file, so no Alertmanager config"))
     if (root / c.GRAFANA_DIR).is_dir():
         stages.append(dashboards_stage(root, sources))
+    canary = canary_queries(root, sources)
+    if canary:
+        left = [f"{where}: a placeholder is left after substitution: {q}" for where, q in canary if "{{" in q]
+        stages.append(Stage("canary queries", len(canary), "queries", left + _promtool_queries(canary), per_item=False))
     return stages
 
 

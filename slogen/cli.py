@@ -272,6 +272,49 @@ def digest(
         sys.stdout.buffer.write(data)
 
 
+@main.command()
+@spec_option
+@click.option("--prometheus", "prometheus_url", required=True, help="Prometheus base URL, e.g. http://prometheus:9090")
+@click.option("--service", default=None, help="Gate only this service's SLOs.")
+@click.option("--slo", "slo_id", default=None, help="Gate only this SLO (of --service, or of every service).")
+@click.option("--window", default="10m", show_default=True, help="How far back to measure the burn rate (5m steps).")
+@click.option("--max-burn-rate", default=None, help="Breaching above this burn rate; default: the SLO's lowest page factor.")
+@click.option("--format", "output", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def gate(
+    spec: Path, prometheus_url: str, service: str | None, slo_id: str | None, window: str,
+    max_burn_rate: str | None, output: str,
+) -> None:
+    """Exit 0 if every SLO burns its budget under the threshold over the window, 1 if one
+    breaches, 2 on bad input, 3 if Prometheus cannot be reached or its data is missing."""
+    from . import gate as gate_mod
+    from .promapi import Client, QueryError, Unreachable
+
+    request = gate_mod.Request(service, slo_id, window, max_burn_rate)
+    try:
+        client = Client(prometheus_url)
+    except ValueError as err:  # not an http(s) URL
+        click.echo(f"slogen gate: --prometheus: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    try:
+        model = api.load_model(_options(spec, Path("out"), Path("templates")))
+        outcome = gate_mod.run(model, client, request)
+    except SpecError as err:
+        _fail(err)
+        return
+    except gate_mod.GateInputError as err:
+        click.echo(f"slogen gate: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (Unreachable, QueryError) as err:
+        click.echo(f"slogen gate: {err}", err=True)
+        sys.exit(gate_mod.EXIT_NO_DATA)
+    shown, notes, code = gate_mod.report(outcome, output)
+    if shown:
+        click.echo(shown)
+    for note in notes:
+        click.echo(note, err=True)
+    sys.exit(code)
+
+
 def _http_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise click.BadParameter(f"wants an http:// or https:// URL, got {url!r}")

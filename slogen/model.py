@@ -200,12 +200,22 @@ class ThresholdAlert:
 
 
 @dataclass(frozen=True)
+class Canary:
+    """A service's `canary:`: the label that tells the canary's series from the stable's."""
+
+    label: str
+    max_burn_rate: Decimal | None  # None: each SLO's lowest page factor
+    source: Source
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     owner: str | None
     source: Source
     slos: tuple[SLO, ...]
     alerts: tuple[ThresholdAlert, ...]
+    canary: Canary | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,9 @@ class Settings:
     cortex_source_tenants: tuple[str, ...] = ()
     thanos_partial_response: str | None = None
     operator: OperatorTarget | None = None  # set when prometheus-operator is a target
+    argo_rollouts_url: str = ""
+    flagger_url: str = ""
+    flagger_namespace: str = ""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from .resolve_alerting import shape_alert, shape_slo
 from .resolve_compat import with_sloth_labels
 from .resolve_kinds import ratio_sli, unfit_for_ratio_of
 from .resolve_routing import alert_labels, is_routing_file, is_settings_file, resolve_routing
-from .targets import resolve_settings
+from .targets import resolve_canary, resolve_settings
 from .tiers import CustomTier, plan_tiers
 
 _OPS = {"above": ">", "below": "<", "at_least": ">=", "at_most": "<="}
@@ -147,6 +147,7 @@ class _Resolver:
             source=source,
             slos=tuple(sorted(slos, key=lambda x: x.id)),
             alerts=tuple(sorted(alerts, key=lambda x: x.id)),
+            canary=resolve_canary(files, slos, self.problems),
         )
 
     def _duplicate(self, doc: Document, path: Path_, item: str, service: str, seen: dict[str, str]) -> bool:

@@ -19,7 +19,13 @@ def is_settings_file(data: Any) -> bool:
         isinstance(data, dict)
         and "service" not in data
         and "receivers" not in data
-        and any(key in data for key in ("grafana", "compatibility", "targets", "mimir", "cortex", "thanos", "prometheus_operator"))
+        and any(
+            key in data
+            for key in (
+                "grafana", "compatibility", "targets", "mimir", "cortex", "thanos",
+                "prometheus_operator", "argo_rollouts", "flagger",
+            )
+        )
     )
 
 

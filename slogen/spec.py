@@ -441,6 +441,9 @@ class ServiceFile(Strict):
     alerting: Alerting | None = None
     """Defaults for the alerts of every SLO in this file (and for the levels of its
     threshold alerts): labels, annotations and severity per kind, absent-data alert, tiers."""
+    canary: Canary | None = None
+    """Canary analysis of this service's SLOs (targets argo-rollouts and flagger): the label
+    that tells the canary's series from the stable version's."""
 
 
 class ServiceRouting(Strict):
@@ -455,6 +458,7 @@ class ServiceRouting(Strict):
 # spec_alerting and spec_routing build on the types above; imported last, they resolve
 # the forward references (and the routing and settings files are used as spec.*).
 from .spec_alerting import Alerting  # noqa: E402, I001
+from .spec_delivery import Canary  # noqa: E402
 from .spec_routing import (  # noqa: E402 - re-exported: the other files' models, as spec.*
     INLINE_SECRETS as INLINE_SECRETS,
     Email as Email,

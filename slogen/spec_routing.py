@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from . import conventions as c
 from .spec import Duration, Id, LabelName, LabelValue, SeverityValue, Strict, Text, Unique
+from .spec_delivery import ArgoRolloutsSettings, FlaggerSettings
 from .spec_targets import OperatorSettings, RulerSettings, TargetList, ThanosSettings
 from .usertext import SECRET_MESSAGE, SECRET_VALUE
 
@@ -298,7 +299,9 @@ class SettingsFile(Strict):
     (out/mimir/<service>.yaml), cortex (out/cortex/<service>.yaml), thanos
     (out/thanos/<service>.yaml), prometheus-operator (Kubernetes manifests under
     out/prometheus-operator: PrometheusRules, dashboards' ConfigMaps, the Alertmanager's
-    Secret and a kustomization.yaml)."""
+    Secret and a kustomization.yaml), argo-rollouts (out/argo-rollouts/<service>.yaml: an
+    AnalysisTemplate per service with `canary:`), flagger (out/flagger/<service>/: a
+    MetricTemplate per SLO and the Canary's analysis.metrics)."""
     mimir: RulerSettings | None = None
     """Settings of the mimir target's rule groups (needs mimir in targets)."""
     cortex: RulerSettings | None = None
@@ -308,3 +311,7 @@ class SettingsFile(Strict):
     prometheus_operator: OperatorSettings | None = None
     """Settings of the prometheus-operator target's manifests (needs prometheus-operator in
     targets; without them, the defaults)."""
+    argo_rollouts: ArgoRolloutsSettings | None = None
+    """Settings of the argo-rollouts target's AnalysisTemplates (needed by argo-rollouts in targets)."""
+    flagger: FlaggerSettings | None = None
+    """Settings of the flagger target's MetricTemplates (needed by flagger in targets)."""

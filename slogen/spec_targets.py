@@ -14,7 +14,7 @@ from pydantic import AfterValidator, Field
 
 from .spec import Strict, Unique
 
-Target = Literal["prometheus", "mimir", "cortex", "thanos", "prometheus-operator"]
+Target = Literal["prometheus", "mimir", "cortex", "thanos", "prometheus-operator", "argo-rollouts", "flagger"]
 
 
 def _tenant(value: str) -> str:

@@ -10,34 +10,48 @@ for the rulers that scale Prometheus out.
 - thanos: Prometheus rule files with Thanos Ruler's group key `partial_response_strategy`
   (Thanos docs, "Rule", Partial Response), one file per service.
 
+- argo-rollouts, flagger: no rule groups, but canary analysis of each service with
+  `canary:` (builders/canary.py): an Argo Rollouts AnalysisTemplate per service
+  (out/argo-rollouts/<service>.yaml), a Flagger MetricTemplate per SLO and the Canary's
+  analysis.metrics (out/flagger/<service>/).
+
 The groups themselves are the prometheus target's, byte for byte once the ruler keys are
 set aside: the promtool tests of out/prometheus prove them for every target.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from . import conventions as c
 from . import model as m
 from . import spec as s
+from .builders.canary import build_canary_files
 from .errors import Problem
 from .load import Document
+from .promql import Selector
 from .spec_targets import OperatorSettings
 
 # Keys a ruler reads that promtool's rule file format does not know; check.py sets them
 # aside before `promtool check rules`.
 RULER_TARGETS = ("mimir", "cortex", "thanos")
 RULER_GROUP_KEYS = ("source_tenants", "partial_response_strategy")
+DELIVERY_TARGETS = ("argo-rollouts", "flagger")
 
 
 def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, problems: list[Problem]) -> m.Settings:
     """The model's settings from slogen.yaml; a problem for a target's settings without the target."""
     # Settings of a target that is not written would be silently ignored: refuse them.
-    for name in ("mimir", "cortex", "thanos", "prometheus-operator"):
+    for name in ("mimir", "cortex", "thanos", "prometheus-operator", "argo-rollouts", "flagger"):
         key = name.replace("-", "_")
         if getattr(spec, key) is not None and name not in spec.targets:
             problems.append(doc.problem((key,), f"{key} settings, but {name} is not in targets: add it there"))
+        if name in DELIVERY_TARGETS and name in spec.targets and getattr(spec, key) is None:
+            where = ("targets", spec.targets.index(name))
+            problems.append(
+                doc.problem(where, f"{name} needs its settings: {key}: {{prometheus_url: http://prometheus:9090}}")
+            )
     grafana = spec.grafana
     return m.Settings(
         grafana.url.rstrip("/"),
@@ -48,6 +62,9 @@ def resolve_settings(doc: Document, spec: s.SettingsFile, sloth_labels: bool, pr
         mimir_source_tenants=tuple(spec.mimir.source_tenants) if spec.mimir else (),
         cortex_source_tenants=tuple(spec.cortex.source_tenants) if spec.cortex else (),
         thanos_partial_response=spec.thanos.partial_response_strategy if spec.thanos else None,
+        argo_rollouts_url=spec.argo_rollouts.prometheus_url if spec.argo_rollouts else "",
+        flagger_url=spec.flagger.prometheus_url if spec.flagger else "",
+        flagger_namespace=spec.flagger.namespace if spec.flagger else "",
         operator=_operator(doc, spec) if "prometheus-operator" in spec.targets else None,
     )
 
@@ -65,6 +82,42 @@ def _operator(doc: Document, spec: s.SettingsFile) -> m.OperatorTarget:
     )
 
 
+def resolve_canary(
+    files: list[tuple[Document, s.ServiceFile]], slos: list[m.SLO], problems: list[Problem]
+) -> m.Canary | None:
+    """A service's `canary:`, given in one of its files at most, on a label its SLIs'
+    selectors do not match on already (two matchers on one label would match nothing)."""
+    given = [(doc, spec.canary) for doc, spec in files if spec.canary is not None]
+    for doc, _ in given[1:]:
+        problems.append(doc.problem(("canary",), f"canary is already given in {given[0][0].file}: give it once per service"))
+    if not given:
+        return None
+    doc, canary = given[0]
+    for slo in slos:
+        taken = sorted({x.name for sel in _selectors(slo.sli) for x in sel.matchers} | _implied(slo.sli))
+        if canary.label in taken:
+            problems.append(
+                doc.problem(
+                    ("canary", "label"),
+                    f"the SLI of {slo.id} already matches on {canary.label}: "
+                    "name the label that only tells the canary's series from the stable version's",
+                )
+            )
+    threshold = Decimal(str(canary.max_burn_rate)) if canary.max_burn_rate is not None else None
+    source = m.Source(doc.file, doc.line_of(("canary",)), doc.spec_path)
+    return m.Canary(canary.label, threshold, source)
+
+
+def _selectors(sli: m.SLI) -> list[Selector]:
+    if isinstance(sli, m.RatioSLI):
+        return [x for x in (sli.bad, sli.good, sli.total) if x is not None]
+    return [sli.histogram] if isinstance(sli, m.LatencySLI) else []
+
+
+def _implied(sli: m.SLI) -> set[str]:
+    return {"le"} if isinstance(sli, m.LatencySLI) else set()  # the bucket bound the query sets
+
+
 def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """{path under out/: {"source": spec file, "data": file content}} for every target but prometheus."""
     settings = model.settings
@@ -72,13 +125,13 @@ def build_target_files(model: m.Model, rule_files: dict[str, dict[str, Any]]) ->
     for service in model.services:
         groups = service_groups(service, rule_files)
         for target in settings.targets:
-            if target in ("prometheus", "prometheus-operator"):
-                continue  # prometheus-operator: target_operator.py
+            if target in ("prometheus", "prometheus-operator") or target in DELIVERY_TARGETS:
+                continue  # prometheus-operator: target_operator.py; the delivery targets: their own modules
             data: dict[str, Any] = {"groups": [_group(g, target, settings) for g in groups]}
             if target in ("mimir", "cortex"):
                 data = {"namespace": service.name, **data}
             files[target_file(target, service.name)] = {"source": service.source.spec_path, "data": data}
-    return files
+    return files | build_canary_files(model)
 
 
 def target_file(target: str, service: str) -> str:
@@ -109,7 +162,7 @@ def explain_targets(settings: m.Settings, service: str) -> str:
     """`slogen explain`'s lines on where an item's groups go besides out/prometheus ("" when nowhere)."""
     lines = []
     for target in settings.targets:
-        if target == "prometheus":
+        if target == "prometheus" or target in DELIVERY_TARGETS:
             continue
         if target == "prometheus-operator":
             from .target_operator import explain_operator  # it builds on this module

@@ -121,14 +121,21 @@ FIELD_VALUES: dict[str, tuple[Any, ...]] = {
     "url": ("http://127.0.0.1:1/x", "https://x.example/a?b=c"),
     # slogen.yaml's targets (issue 12, item 1) and the prometheus-operator settings, at
     # the edges of Kubernetes' name and label syntax
-    "targets": (["prometheus", "prometheus-operator"], ["prometheus-operator"], ["prometheus", "thanos", "mimir"]),
-    "namespace": ("monitoring", "a", "x" * 63, "x" * 64, "a-", "Monitoring", "kube.system"),
+    "targets": (
+        ["prometheus", "prometheus-operator"], ["prometheus-operator"], ["prometheus", "thanos", "mimir"],
+        ["prometheus", "argo-rollouts"], ["flagger"], ["prometheus", "flagger", "flagger"], ["argo"],
+    ),
+    "namespace": ("monitoring", "a", "x" * 63, "x" * 64, "a-", "Monitoring", "kube.system", "flagger-system", ""),
     "rule_labels": (
         {"release": "kube-prometheus-stack"}, {"example.com/team": "a.b_c"}, {"a/b/c": "x"}, {"x": ""},
         {"x": "-a"}, {"x" * 63: "y" * 63}, {"x" * 64: "y"}, {"e.com/": "x"},
     ),
     "dashboard_labels": ({"grafana_dashboard": "1"}, {"grafana_dashboard": 1}, {}, {"sidecar": "y" * 64}),
     "alertmanager": ("main", "a" * 50, "a" * 51, "Main", "a.b", "a-", ""),
+    # canary analysis (issue 13, item 2): service `canary:` and the delivery targets' settings
+    "label": ("version", "rollouts-pod-template-hash", "app", "le", "__name__", "é", "x" * 200),
+    "max_burn_rate": (0, -1, 1e-9, 14.4, "6", 1e9, "2x"),
+    "prometheus_url": ("http://p:9090", "p:9090", "https://p.example/prom/", "http://a b", "ftp://x", "x" * 300),
 }
 TEXT_INSERTS = ("\t", "{", "}", "[", "]", ":", "- ", "&a ", "*a", "\n---\n", "%", "!!python/object ", '"', "'", "#", "\\")
 

@@ -8,6 +8,7 @@ from .. import conventions as c
 from .. import model as m
 from ..quantity import fmt, fmt_percent, format_duration, parse_duration
 from ..targets import explain_targets
+from .canary import explain_canary
 from .queries import absent_selectors
 from .rules import counted, describe_measure, format_threshold
 
@@ -29,6 +30,7 @@ def explain(model: m.Model, target: str) -> str:
         (explain_slo(i) if isinstance(i, m.SLO) else explain_alert(i))
         + explain_routing(model, i)
         + explain_targets(model.settings, service.name)
+        + explain_canary(model, service, i)
         for i in chosen
     )
 
