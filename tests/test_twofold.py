@@ -94,7 +94,9 @@ def test_two_processes_build_every_golden_tree_byte_for_byte(case: Path, monkeyp
     assert _no_children_left()
 
 
-def test_spec_problems_found_in_both_processes_are_all_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_spec_problems_found_in_both_processes_are_all_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A test a service's SLO cannot prove is a problem raised after the last service, with
     every service's problems: those found in the child come back with the others."""
     (tmp_path / "slo").mkdir()
