@@ -5,11 +5,13 @@ files are built, handed to the caller and dropped before the next service is bui
 the alert rules, which the alert catalog reads once every service is done, are kept.
 
 api.build_tree collects the same files into a dict: the bytes are the same either way.
+On large specs a second, forked process builds every other service (twofold.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Any
 
 from . import conventions as c
 from . import model as m
-from . import owned, write
+from . import owned, twofold, write
 from .builders import alertmanager as am
 from .builders.catalog import catalog_parts
 from .builders.dashboards import build_provisioning, overview_dashboard, service_dashboard
@@ -41,6 +43,11 @@ class Parts:
 
 File = tuple[str, "bytes | Parts"]
 
+# From how many SLOs a second process builds half the services. It costs about 10% more
+# CPU (pickling the files across); at 1,000 SLOs building the services took 0.46 s instead
+# of 0.81 s with both cores free, at 200 no gain could be measured on this shared machine.
+TWOFOLD_FROM = 500
+
 
 def whole(data: bytes | Parts) -> bytes:
     return data if isinstance(data, bytes) else b"".join(data.encoded())
@@ -55,16 +62,36 @@ def iter_tree(model: m.Model, templates: Path | None = None) -> Iterator[File]:
     names: list[str] = []
     overview = bool(model.slos())
     operator = OperatorFiles(model) if model.settings.operator is not None else None
-    for service in model.services:
-        for rel, data in _service_files(model, service, tpl, alert_rules, problems, overview, operator):
-            names.append(rel)
-            yield rel, data
+    if operator is None and len(model.slos()) >= TWOFOLD_FROM:
+        built = twofold.ordered_map(functools.partial(_service_built, model, tpl, overview), model.services)
+        for files, alerts, found in built:  # the same files, in the same order, as below
+            alert_rules.update(alerts)
+            problems += found
+            for rel, content in files:
+                names.append(rel)
+                yield rel, content
+    else:  # one process: the operator's files count what every service added
+        for service in model.services:
+            for rel, data in _service_files(model, service, tpl, alert_rules, problems, overview, operator):
+                names.append(rel)
+                yield rel, data
     if problems:
         raise SpecError(problems)
     for rel, data in _shared_files(model, templates, alert_rules, overview, operator):
         names.append(rel)
         yield rel, data
     yield c.MANIFEST, owned.manifest_bytes(names)
+
+
+def _service_built(
+    model: m.Model, tpl: str | None, overview: bool, service: m.Service
+) -> tuple[list[tuple[str, bytes]], dict[str, dict[str, Any]], list[Problem]]:
+    """One service's files, alert rules and problems, for twofold.ordered_map (which may
+    build it in the other process and send it back)."""
+    alert_rules: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    files = _service_files(model, service, tpl, alert_rules, problems, overview, None)
+    return [(rel, whole(data)) for rel, data in files], alert_rules, problems
 
 
 def _service_files(

@@ -7,8 +7,10 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -43,17 +45,47 @@ def find(tool: str) -> str:
 GO_GC_ENV = {"GOGC": "off", "GOMEMLIMIT": "200MiB"}
 
 
-def _environment() -> dict[str, str]:
+def _environment(scratch: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if "GOGC" not in env and "GOMEMLIMIT" not in env:
         env.update(GO_GC_ENV)
+    if scratch is not None:
+        env["TMPDIR"] = scratch
     return env
 
 
-def run(tool: str, args: list[str], cwd: Path | None = None, timeout: float = 1800) -> Result:
+# Each of promtool's test cases opens its TSDB in a fresh folder under TMPDIR and removes it
+# after. On a VM's disk, those file system calls doubled the wall time of `promtool test
+# rules` (same CPU: 60 test files, 16-20 s on /tmp, 7.5-10.6 s on tmpfs). So the test
+# databases go to tmpfs when there is one with room to spare; a user's TMPDIR wins.
+RAM_DISK = Path("/dev/shm")
+RAM_DISK_FREE = 1 << 30  # a test case's database takes a few MB; leave a small /dev/shm alone
+
+
+@contextmanager
+def test_scratch() -> Iterator[str | None]:
+    """A folder on tmpfs for promtool's test databases (removed after), or None: TMPDIR as is."""
+    if "TMPDIR" in os.environ or not _roomy(RAM_DISK):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="slogen-promtool-", dir=RAM_DISK) as scratch:
+        yield scratch
+
+
+def _roomy(folder: Path) -> bool:
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK) and stat.f_bavail * stat.f_frsize >= RAM_DISK_FREE
+
+
+def run(
+    tool: str, args: list[str], cwd: Path | None = None, timeout: float = 1800, scratch: str | None = None
+) -> Result:
     command = [find(tool), *args]
     proc = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=_environment()
+        command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=_environment(scratch)
     )
     return Result(command, proc.returncode, (proc.stdout + proc.stderr).strip())
 
@@ -92,15 +124,15 @@ def failing_files(tool: str, command: list[str], files: list[str], cwd: Path) ->
     workers = max(1, min(os.cpu_count() or 1, len(files)))
     shares = min(len(files), workers * CHUNKS_PER_WORKER)
     chunks = [files[i::shares] for i in range(shares)]
-
-    def run_chunk(chunk: list[str]) -> dict[str, str]:
-        if run(tool, [*command, *chunk], cwd).returncode == 0:
-            return {}
-        results = {name: run(tool, [*command, name], cwd) for name in chunk}
-        return {name: r.output for name, r in results.items() if r.returncode != 0}
-
     failures: dict[str, str] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with test_scratch() as scratch, ThreadPoolExecutor(max_workers=workers) as pool:
+
+        def run_chunk(chunk: list[str]) -> dict[str, str]:
+            if run(tool, [*command, *chunk], cwd, scratch=scratch).returncode == 0:
+                return {}
+            results = {name: run(tool, [*command, name], cwd, scratch=scratch) for name in chunk}
+            return {name: r.output for name, r in results.items() if r.returncode != 0}
+
         for found in pool.map(run_chunk, chunks):
             failures.update(found)
     return dict(sorted(failures.items()))

@@ -54,3 +54,30 @@ def test_go_garbage_collection_is_relaxed_unless_the_user_set_it(monkeypatch: py
     monkeypatch.setenv("GOGC", "50")
     env = tools._environment()
     assert env["GOGC"] == "50" and "GOMEMLIMIT" not in env
+
+
+def test_promtool_test_databases_go_to_a_scratch_folder_on_tmpfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)
+    assert tools._roomy(tools.RAM_DISK), "this machine has a roomy /dev/shm"
+    with tools.test_scratch() as scratch:
+        assert scratch is not None and Path(scratch).parent == tools.RAM_DISK and Path(scratch).is_dir()
+        assert tools._environment(scratch)["TMPDIR"] == scratch
+    assert not Path(scratch).exists()
+
+
+def test_a_users_tmpdir_or_a_small_tmpfs_is_left_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with tools.test_scratch() as scratch:
+        assert scratch is None and tools._environment(scratch)["TMPDIR"] == str(tmp_path)
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(tools, "RAM_DISK_FREE", 1 << 62)  # more room than any machine has
+    with tools.test_scratch() as scratch:
+        assert scratch is None and "TMPDIR" not in tools._environment(scratch)
+
+
+def test_promtool_opens_its_test_databases_where_it_is_told(promtool: str, tmp_path: Path) -> None:
+    """The scratch folder is where promtool writes: pointed at a folder that is missing, it fails."""
+    test = next(p.relative_to(CASE).as_posix() for p in sorted((CASE / "prometheus/tests").glob("*.test.yaml")))
+    assert tools.run("promtool", ["test", "rules", test], CASE, scratch=str(tmp_path)).returncode == 0
+    missing = tools.run("promtool", ["test", "rules", test], CASE, scratch=str(tmp_path / "missing"))
+    assert missing.returncode != 0
