@@ -64,7 +64,8 @@ def test_a_recorded_range_becomes_a_subquery_at_its_groups_interval() -> None:
 def test_the_evaluation_interval_of_groups_without_one_is_the_options() -> None:
     model = api.load_model(api.Options(spec_dir=CASE / "slo"))
     alerts = replayed_alerts(model, 5.0)
-    assert {a.interval_s for a in alerts} == {5.0}
+    # the pages' group sets no interval; tickets and the absent-data alert are in the period group
+    assert {(a.kind, a.labels["severity"], a.interval_s) for a in alerts} >= {("burn", "critical", 5.0), ("burn", "warning", 150.0), ("absent", "warning", 150.0)}
     page = next(a for a in alerts if a.kind == "burn" and a.labels["severity"] == "critical")
     assert ")[10m:5s]" in page.expr and page.for_s == 20
 
