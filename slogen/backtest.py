@@ -248,7 +248,7 @@ def window_of(start: str | None, end: str | None, days: float | None, now: float
     if days is not None and start is not None:
         raise BadRequest("give either --from (and --to) or --days, not both")
     if days is not None and not (0 < days <= 366):
-        raise BadRequest(f"--days wants a number of days from 0 to 366, got {days:g}")
+        raise BadRequest(f"--days wants a number of days above 0 and at most 366, got {days:g}")
     stop = parse_time(end, "--to") if end is not None else now
     begin = parse_time(start, "--from") if start is not None else stop - (days or 7) * 86_400
     if stop <= begin:

@@ -110,6 +110,8 @@ def _render(
             return json.dumps(entries, indent=2) + "\n"
         if comparison is None and matched is not None:
             return json.dumps(report.incidents_json(matched[0]), indent=2) + "\n"
+        if comparison is not None and matched is None:
+            return json.dumps(report.compare_json(comparison), indent=2) + "\n"
         body: dict[str, object] = {"compare": report.compare_json(comparison)} if comparison is not None else {}
         if matched is not None:
             body["incidents"] = {"before": report.incidents_json(matched[0]), "after": report.incidents_json(matched[1])}
@@ -120,4 +122,5 @@ def _render(
         parts += [(f"{label}:\n" if label else "") + report.incidents_table(m) for label, m in zip(labels, matched, strict=True)]
     if not parts:
         parts = [bt.table(entries, start, end)]
-    return "\n".join(parts)
+    text = "\n".join(parts)
+    return text if text.endswith("\n") else text + "\n"

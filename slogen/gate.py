@@ -55,7 +55,7 @@ class Verdict:
     slo: str
     labels: dict[str, str]  # a grouped SLO's values of its `by` labels; {} otherwise
     burn_rate: float
-    budget_remaining: float
+    budget_remaining: float | None  # None: not recorded yet (the period's recordings lag)
     max_burn_rate: float
     breaching: bool
 
@@ -82,7 +82,9 @@ class Outcome:
         return any(v.breaching for v in self.verdicts)
 
     def as_json(self) -> dict[str, object]:
-        return {"breaching": self.breaching, "slos": [v.as_json() for v in self.verdicts]}
+        # `missing`: what had no data, so that a reader of the JSON alone tells "no breach
+        # seen" (exit 3, missing not empty) from healthy (exit 0, missing empty)
+        return {"breaching": self.breaching, "slos": [v.as_json() for v in self.verdicts], "missing": list(self.missing)}
 
 
 def parse_window(text: str) -> int:
@@ -186,12 +188,13 @@ def gate_slo(
         label = name + "".join(f" {k}={v!r}" for k, v in group)
         if math.isnan(burn):
             missing.append(f"{label}: no traffic in the last {window}")
-        elif group not in remaining or math.isnan(remaining[group]):
-            missing.append(f"{label}: no recorded {c.PERIOD_BUDGET_REMAINING}")
-        else:
-            verdicts.append(
-                Verdict(slo.service, slo.id, dict(group), burn, remaining[group], float(limit), burn > limit)
-            )
+            continue
+        # The verdict is the burn rate's; the budget left is shown when recorded. It is not
+        # for up to 30 minutes after the rules are first loaded (the period reads the 30m
+        # sums, a group evaluated every 30m), when a burn is already known.
+        left = remaining.get(group)
+        left = None if left is None or math.isnan(left) else left
+        verdicts.append(Verdict(slo.service, slo.id, dict(group), burn, left, float(limit), burn > limit))
     if not burns:
         missing.append(f"{name}: no traffic in the last {window}")
     return verdicts, missing
@@ -219,7 +222,7 @@ def table(outcome: Outcome) -> str:
                 labels,
                 f"{v.burn_rate:.3g}x",
                 f"{v.max_burn_rate:g}x",
-                f"{v.budget_remaining * 100:.1f}%",
+                "not yet recorded" if v.budget_remaining is None else f"{v.budget_remaining * 100:.1f}%",
                 "BREACHING" if v.breaching else "healthy",
             )
         )

@@ -95,7 +95,7 @@ def test_the_report_sums_each_alert() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--days", "0"], "--days wants a number of days from 0 to 366, got 0"),
+        (["--days", "0"], "--days wants a number of days above 0 and at most 366, got 0"),
         (["--from", "200", "--to", "100"], "--from must be before --to"),
         (["--from", "100", "--days", "1"], "give either --from (and --to) or --days, not both"),
         (["--from", "yesterday"], "--from wants RFC 3339 (2026-01-31T08:00:00Z) or unix seconds, got 'yesterday'"),

@@ -232,3 +232,49 @@ def test_explain_says_what_the_canary_analysis_of_an_slo_does_or_why_there_is_no
     assert "no traffic is Inconclusive (the rollout pauses)" in shown
     raw = slogen("explain", "--spec", str(CASE / "slo"), "ledger/settlement").stdout
     assert "canary analysis: not generated for this SLO: a raw SLI cannot be read per version" in raw
+
+
+@pytest.mark.e2e
+def test_latency_and_good_total_canary_queries_compute_the_burn_rate(tmp_path: Path) -> None:
+    """An SLI whose bad events are a difference (latency: all - fast; good/total: total -
+    good) gives the canary's burn rate, not total - fast/total: 1% slow (or failed)
+    requests against a 1% budget is a 1x burn, 100% a 100x burn."""
+    spec = tmp_path / "slo"
+    spec.mkdir()
+    (spec / "slogen.yaml").write_text(
+        "version: 1\ntargets: [prometheus, argo-rollouts]\nargo_rollouts: {prometheus_url: http://p:9090}\n"
+    )
+    (spec / "shop.yaml").write_text(
+        "version: 1\nservice: shop\ncanary: {label: version}\nslos:\n"
+        "  latency:\n    objective: 99%\n    latency:\n"
+        '      histogram: req_seconds_bucket{job="shop"}\n      buckets: [0.5]\n      threshold: 0.5\n'
+        "  served:\n    objective: 99%\n    ratio:\n"
+        '      good: served_total{job="shop"}\n      total: asked_total{job="shop"}\n'
+    )
+    out = tmp_path / "out"
+    result = slogen("generate", "--spec", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    metrics = {m["name"]: m for m in yaml.safe_load((out / "argo-rollouts/shop.yaml").read_text())["spec"]["metrics"]}
+    now = time.time()
+    start = int(now) - HISTORY_S
+    # per version: 100 requests a second; "one" has 1% slow and 1% not served, "all" 100%
+    rates: dict[str, float] = {}
+    for version, share in (("one", 0.01), ("all", 1.0)):
+        v = f'job="shop",version="{version}"'
+        rates[f'req_seconds_bucket{{{v},le="0.5"}}'] = 100 * (1 - share)
+        rates[f'req_seconds_bucket{{{v},le="+Inf"}}'] = 100
+        rates[f"served_total{{{v}}}"] = 100 * (1 - share)
+        rates[f"asked_total{{{v}}}"] = 100
+    lines = ["# TYPE req_seconds_bucket gauge", "# TYPE served_total gauge", "# TYPE asked_total gauge"]
+    for name, rate in sorted(rates.items()):
+        lines += [f"{name} {rate * (t - start):.3f} {t}" for t in range(start, int(now) + 1, STEP_S)]
+    data = tmp_path / "data"
+    data.mkdir()
+    backfill("\n".join(sorted(lines, key=lambda line: not line.startswith("#"))) + "\n# EOF\n", data, tmp_path)
+    with prometheus(tmp_path, data_dir=data) as server:
+        client = Client(server.url)
+        for slo in ("latency", "served"):
+            for version, burn in (("one", 1.0), ("all", 100.0)):
+                query = metrics[slo]["provider"]["prometheus"]["query"].replace("{{args.canary}}", version)
+                values = [s.value for s in client.query(query, now)]
+                assert values == [pytest.approx(burn, rel=0.02)], (slo, version, values)

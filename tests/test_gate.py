@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import slogen
 from .harness import Server, backfill, backfill_rules, free_port, prometheus
@@ -81,6 +82,40 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     config = {"global": {"evaluation_interval": "30s"}, "rule_files": [str(out / "prometheus/rules/*.yaml")]}
     with prometheus(workdir / "live", config, data) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def warming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Prometheus whose rules were loaded minutes ago: the 5m rates are recorded, the
+    period's recordings (the budget left, read from the 30m group's sums) not yet."""
+    workdir = tmp_path_factory.mktemp("gate-warming")
+    out = workdir / "out"
+    assert slogen("generate", "--spec", str(CASE / "slo"), "--out", str(out)).returncode == 0
+    now = time.time()
+    data = workdir / "data"
+    data.mkdir()
+    backfill(history(now), data, workdir)
+    main_groups = workdir / "main-groups"
+    main_groups.mkdir()
+    for path in sorted((out / "prometheus/rules").glob("*.yaml")):
+        groups = yaml.safe_load(path.read_text())["groups"]
+        kept = [g for g in groups if not g["name"].endswith((":30m", ":period"))]
+        (main_groups / path.name).write_text(yaml.safe_dump({"groups": kept}, sort_keys=False))
+    backfill_rules(sorted(main_groups.glob("*.yaml")), data, workdir, now - HISTORY_S + 600, now, RULE_DEPTH)
+    with prometheus(workdir / "live", data_dir=data) as server:
+        yield server
+
+
+def test_a_known_burn_is_judged_before_the_budget_left_is_recorded(warming: Server) -> None:
+    code, out, err = gate(warming.url, "--service", "payments", "--format", "json")
+    assert code == 1, err  # a breach is a breach, budget left or not
+    report = json.loads(out)
+    availability = next(e for e in report["slos"] if e["slo"] == "availability")
+    assert availability["breaching"] is True and availability["budget_remaining"] is None
+    assert report["missing"] == []
+    code, out, err = gate(warming.url, "--service", "ledger")
+    assert code == 0, err
+    assert "not yet recorded" in out and "healthy" in out
 
 
 def gate(server_url: str, *args: str) -> tuple[int, str, str]:

@@ -83,7 +83,9 @@ def canary_query(slo: m.SLO, canary: m.Canary, value: str, window: str) -> Canar
             Selector(sli.histogram.metric, (*sli.histogram.matchers, matcher)), sli.buckets, sli.threshold
         )
     bad, total = q.events(split, INTERVAL_MS)
-    expr = f"(\n  {bad}\n/\n  {total}\n) / {fmt(slo.budget)}"
+    # Both sides parenthesised: `bad` of a latency or good/total SLI is a difference
+    # (total - good), which `/` would otherwise bind first.
+    expr = f"(\n  ({bad})\n/\n  ({total})\n) / {fmt(slo.budget)}"
     expr = expr.replace(f"[{format_duration(INTERVAL_MS)}]", f"[{window}]")
     threshold = canary.max_burn_rate if canary.max_burn_rate is not None else default_threshold(slo)
     return CanaryQuery(slo, expr, threshold)
