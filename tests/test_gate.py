@@ -6,7 +6,6 @@ as if Prometheus had evaluated the rules all along. payments burns (the last 30 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,25 +59,35 @@ def history(now: float) -> str:
     return "\n".join(lines) + "\n# EOF\n"
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A Prometheus with the generated rules and their backfilled recordings."""
-    workdir = tmp_path_factory.mktemp("gate")
+def _history_with_recordings(workdir: Path, main_groups_only: bool) -> tuple[Path, Path]:
+    """(out, data): the case generated, 20 minutes of traffic backfilled, and the rules'
+    recordings over it. Every group is evaluated every 30s, as test_e2e evaluates them live
+    every second (the expressions are untouched): promtool was seen to leave out the 30m
+    group's sums, and with them the budget left. main_groups_only: the 30m and period
+    groups left out, as in the first minutes after the rules are loaded."""
     out = workdir / "out"
     assert slogen("generate", "--spec", str(CASE / "slo"), "--out", str(out)).returncode == 0
     now = time.time()
     data = workdir / "data"
     data.mkdir()
     backfill(history(now), data, workdir)
-    # Backfilled with every group evaluated every 30s, as test_e2e evaluates them live
-    # every second (the expressions are untouched): promtool was seen to leave out the
-    # 30m group's sums, and with them the budget left.
     backfilled = workdir / "backfilled-rules"
     backfilled.mkdir()
     for path in sorted((out / "prometheus/rules").glob("*.yaml")):
-        text = re.sub(r"^  interval: (2m30s|30m)$", "  interval: 30s", path.read_text(), flags=re.M)
-        (backfilled / path.name).write_text(text)
+        groups = yaml.safe_load(path.read_text())["groups"]
+        if main_groups_only:
+            groups = [g for g in groups if not g["name"].endswith((":30m", ":period"))]
+        groups = [{**g, "interval": "30s"} if "interval" in g else g for g in groups]
+        (backfilled / path.name).write_text(yaml.safe_dump({"groups": groups}, sort_keys=False))
     backfill_rules(sorted(backfilled.glob("*.yaml")), data, workdir, now - HISTORY_S + 600, now, RULE_DEPTH)
+    return out, data
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Prometheus with the generated rules and their backfilled recordings."""
+    workdir = tmp_path_factory.mktemp("gate")
+    out, data = _history_with_recordings(workdir, main_groups_only=False)
     config = {"global": {"evaluation_interval": "30s"}, "rule_files": [str(out / "prometheus/rules/*.yaml")]}
     with prometheus(workdir / "live", config, data) as server:
         yield server
@@ -89,19 +98,7 @@ def warming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A Prometheus whose rules were loaded minutes ago: the 5m rates are recorded, the
     period's recordings (the budget left, read from the 30m group's sums) not yet."""
     workdir = tmp_path_factory.mktemp("gate-warming")
-    out = workdir / "out"
-    assert slogen("generate", "--spec", str(CASE / "slo"), "--out", str(out)).returncode == 0
-    now = time.time()
-    data = workdir / "data"
-    data.mkdir()
-    backfill(history(now), data, workdir)
-    main_groups = workdir / "main-groups"
-    main_groups.mkdir()
-    for path in sorted((out / "prometheus/rules").glob("*.yaml")):
-        groups = yaml.safe_load(path.read_text())["groups"]
-        kept = [g for g in groups if not g["name"].endswith((":30m", ":period"))]
-        (main_groups / path.name).write_text(yaml.safe_dump({"groups": kept}, sort_keys=False))
-    backfill_rules(sorted(main_groups.glob("*.yaml")), data, workdir, now - HISTORY_S + 600, now, RULE_DEPTH)
+    _, data = _history_with_recordings(workdir, main_groups_only=True)
     with prometheus(workdir / "live", data_dir=data) as server:
         yield server
 
